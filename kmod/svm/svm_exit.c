@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SVM exit handlers, in a table indexed by the VMCB EXITCODE (APM vol. 2,
+ * appendix C).  Each returns VIREO_RESUME, VIREO_TO_USER or -errno.  Exit
+ * codes without a handler go to user space as VIREO_EXIT_UNKNOWN with the
+ * raw code and a dump of the control block in the kernel log.
+ *
+ * Instruction lengths: the CPUs Vireo is tested on have no NRIP-save, so
+ * the length of each intercepted instruction is fixed by its encoding
+ * (CPUID 2, HLT 1, VMMCALL 3), and IOIO gives the next RIP in EXITINFO2.
+ */
+#include <linux/kernel.h>
+
+#include "svm.h"
+
+#define EXITINTINFO_VALID	BIT_ULL(31)
+
+static int svm_exit_host_intr(struct vireo_vcpu *vcpu)
+{
+	/* The interrupt or NMI is taken by the host right after STGI. */
+	vireo_count(vcpu, VIREO_STAT_HOST_INTR);
+	return VIREO_RESUME;
+}
+
+static int svm_exit_cpuid(struct vireo_vcpu *vcpu)
+{
+	return vireo_emulate_cpuid(vcpu);
+}
+
+static int svm_exit_hlt(struct vireo_vcpu *vcpu)
+{
+	vcpu->rip += 1;			/* f4 */
+	vcpu->run->exit_reason = VIREO_EXIT_HLT;
+	return VIREO_TO_USER;
+}
+
+static int svm_exit_ioio(struct vireo_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	u64 info = c->exit_info1;
+	u8 size;
+
+	if (info & SVM_IOIO_STR)
+		return vireo_exit_internal(vcpu, VIREO_INTERNAL_STRING_IO,
+					   info >> SVM_IOIO_PORT_SHIFT, NULL, 0);
+	switch ((info & SVM_IOIO_SZ_MASK) >> SVM_IOIO_SZ_SHIFT) {
+	case 1:
+		size = 1;
+		break;
+	case 2:
+		size = 2;
+		break;
+	case 4:
+		size = 4;
+		break;
+	default:
+		return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_UNKNOWN, c->exit_code,
+					     c->exit_info1, c->exit_info2,
+					     c->exit_int_info);
+	}
+	return vireo_emulate_io(vcpu, (u16)(info >> SVM_IOIO_PORT_SHIFT), size,
+				info & SVM_IOIO_TYPE_IN, c->exit_info2);
+}
+
+static int svm_exit_npf(struct vireo_vcpu *vcpu)
+{
+	/* EXITINFO2 is the faulting guest-physical address (15.25.6). */
+	return vireo_emulate_npf(vcpu, to_svm(vcpu)->vmcb->control.exit_info2);
+}
+
+static int svm_exit_vmmcall(struct vireo_vcpu *vcpu)
+{
+	return vireo_emulate_hypercall(vcpu, 3);	/* 0f 01 d9 */
+}
+
+static void svm_dump_vmcb(struct vireo_vcpu *vcpu, const char *why)
+{
+	const struct vmcb *v = to_svm(vcpu)->vmcb;
+
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: %s: exit_code %#llx info1 %#llx info2 %#llx int_info %#llx\n",
+			    vcpu->vm->id, vcpu->id, why, v->control.exit_code,
+			    v->control.exit_info1, v->control.exit_info2,
+			    v->control.exit_int_info);
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "  rip %#llx rsp %#llx rflags %#llx cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%#x/%#llx cpl %u\n",
+			    v->save.rip, v->save.rsp, v->save.rflags, v->save.cr0,
+			    v->save.cr3, v->save.cr4, v->save.efer,
+			    v->save.cs.selector, v->save.cs.attrib, v->save.cs.base,
+			    v->save.cpl);
+}
+
+static int svm_exit_shutdown(struct vireo_vcpu *vcpu)
+{
+	const struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	svm_dump_vmcb(vcpu, "guest shutdown (triple fault), VM stopped");
+	vireo_vm_set_state(vcpu->vm, VIREO_VM_STATE_CRASHED);
+	return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_SHUTDOWN, c->exit_code,
+				     c->exit_info1, c->exit_info2,
+				     c->exit_int_info);
+}
+
+typedef int (*svm_exit_handler)(struct vireo_vcpu *vcpu);
+
+static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
+	[SVM_EXIT_INTR]		= svm_exit_host_intr,
+	[SVM_EXIT_NMI]		= svm_exit_host_intr,
+	[SVM_EXIT_SMI]		= svm_exit_host_intr,
+	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
+	[SVM_EXIT_HLT]		= svm_exit_hlt,
+	[SVM_EXIT_IOIO]		= svm_exit_ioio,
+	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
+	[SVM_EXIT_VMMCALL]	= svm_exit_vmmcall,
+	[SVM_EXIT_NPF]		= svm_exit_npf,
+};
+
+int svm_handle_exit(struct vireo_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	u64 code = c->exit_code;
+
+	/*
+	 * An event being delivered when the exit happened (e.g. an exception
+	 * whose IDT or stack page was not mapped yet) must be delivered again
+	 * on the next entry, or it is lost (15.7.2).
+	 */
+	c->event_inj = (c->exit_int_info & EXITINTINFO_VALID) ?
+		       c->exit_int_info : 0;
+
+	if (code == SVM_EXIT_INVALID) {
+		svm_dump_vmcb(vcpu, "VMRUN failed the consistency checks");
+		return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_FAIL_ENTRY, code,
+					     c->exit_info1, c->exit_info2,
+					     c->exit_int_info);
+	}
+	if (code <= SVM_EXIT_MAX && svm_exit_handlers[code])
+		return svm_exit_handlers[code](vcpu);
+
+	svm_dump_vmcb(vcpu, "unhandled exit, reported to user space");
+	return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_UNKNOWN, code,
+				     c->exit_info1, c->exit_info2,
+				     c->exit_int_info);
+}

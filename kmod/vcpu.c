@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU objects: the vCPU fd (registers, RUN, mmap of the exit record) and
+ * the run loop shared by all backends.
+ */
+#include <linux/module.h>
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vireo_core.h"
+
+/* RFLAGS bits user space may not set: reserved, VM (v8086), VIF/VIP. */
+#define VIREO_RFLAGS_FIXED1	BIT(1)
+#define VIREO_RFLAGS_ALLOWED	0x003f7fd7UL
+
+void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat)
+{
+	if (!WARN_ON_ONCE(stat >= VIREO_STAT_MAX))
+		atomic64_inc(&vcpu->stats[stat]);
+}
+
+/* Make a vCPU that is inside RUN come back to its loop promptly. */
+void vireo_vcpu_kick(struct vireo_vcpu *vcpu)
+{
+	struct task_struct *task;
+
+	rcu_read_lock();
+	task = READ_ONCE(vcpu->run_task);
+	if (task)
+		kick_process(task);	/* IPI forces an INTR exit */
+	rcu_read_unlock();
+}
+
+static void vireo_get_regs(struct vireo_vcpu *vcpu, struct vireo_regs *r)
+{
+	const unsigned long *g = vcpu->regs;
+
+	r->rax = g[VCPU_RAX]; r->rbx = g[VCPU_RBX];
+	r->rcx = g[VCPU_RCX]; r->rdx = g[VCPU_RDX];
+	r->rsi = g[VCPU_RSI]; r->rdi = g[VCPU_RDI];
+	r->rsp = g[VCPU_RSP]; r->rbp = g[VCPU_RBP];
+	r->r8 = g[VCPU_R8];   r->r9 = g[VCPU_R9];
+	r->r10 = g[VCPU_R10]; r->r11 = g[VCPU_R11];
+	r->r12 = g[VCPU_R12]; r->r13 = g[VCPU_R13];
+	r->r14 = g[VCPU_R14]; r->r15 = g[VCPU_R15];
+	r->rip = vcpu->rip;
+	r->rflags = vcpu->rflags;
+}
+
+static int vireo_set_regs(struct vireo_vcpu *vcpu, const struct vireo_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	if (r->rflags & ~VIREO_RFLAGS_ALLOWED)
+		return -EINVAL;
+
+	g[VCPU_RAX] = r->rax; g[VCPU_RBX] = r->rbx;
+	g[VCPU_RCX] = r->rcx; g[VCPU_RDX] = r->rdx;
+	g[VCPU_RSI] = r->rsi; g[VCPU_RDI] = r->rdi;
+	g[VCPU_RSP] = r->rsp; g[VCPU_RBP] = r->rbp;
+	g[VCPU_R8] = r->r8;   g[VCPU_R9] = r->r9;
+	g[VCPU_R10] = r->r10; g[VCPU_R11] = r->r11;
+	g[VCPU_R12] = r->r12; g[VCPU_R13] = r->r13;
+	g[VCPU_R14] = r->r14; g[VCPU_R15] = r->r15;
+	vcpu->rip = r->rip;
+	vcpu->rflags = r->rflags | VIREO_RFLAGS_FIXED1;
+	/* User space took over the register state: nothing left to finish. */
+	vcpu->pending = VIREO_PENDING_NONE;
+	return 0;
+}
+
+static int vireo_vcpu_run(struct vireo_vcpu *vcpu)
+{
+	struct vireo_run *run = vcpu->run;
+	struct vireo_vm *vm = vcpu->vm;
+	int ret;
+
+	switch (atomic_read(&vm->state)) {
+	case VIREO_VM_STATE_CRASHED:
+		return -EIO;
+	case VIREO_VM_STATE_STOPPED:
+		run->exit_reason = VIREO_EXIT_STOPPED;
+		return 0;
+	}
+
+	vireo_complete_pending(vcpu);
+	WRITE_ONCE(vcpu->run_task, current);
+
+	for (;;) {
+		if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
+			run->exit_reason = VIREO_EXIT_INTR;
+			vireo_count(vcpu, VIREO_EXIT_INTR);
+			ret = -EINTR;
+			break;
+		}
+		if (atomic_read(&vm->state) != VIREO_VM_STATE_RUNNABLE) {
+			run->exit_reason = VIREO_EXIT_STOPPED;
+			vireo_count(vcpu, VIREO_EXIT_STOPPED);
+			ret = 0;
+			break;
+		}
+		cond_resched();
+
+		ret = vireo_ops->run(vcpu);
+		if (ret == VIREO_RESUME)
+			continue;
+		if (ret == VIREO_TO_USER) {
+			run->rip = vcpu->rip;
+			run->exit_count++;
+			if (run->exit_reason < VIREO_EXIT_REASON_MAX)
+				vireo_count(vcpu, run->exit_reason);
+		}
+		break;
+	}
+
+	WRITE_ONCE(vcpu->run_task, NULL);
+	return ret;
+}
+
+static long vireo_vcpu_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct vireo_vcpu *vcpu = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct vireo_regs regs;
+	struct vireo_sregs sregs;
+	long ret;
+
+	/* Reject unknown commands before taking the lock. */
+	switch (cmd) {
+	case VIREO_GET_REGS: case VIREO_SET_REGS:
+	case VIREO_GET_SREGS: case VIREO_SET_SREGS:
+	case VIREO_RUN:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+
+	switch (cmd) {
+	case VIREO_GET_REGS:
+		memset(&regs, 0, sizeof(regs));
+		vireo_get_regs(vcpu, &regs);
+		ret = copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
+		break;
+	case VIREO_SET_REGS:
+		ret = copy_from_user(&regs, argp, sizeof(regs)) ? -EFAULT :
+		      vireo_set_regs(vcpu, &regs);
+		break;
+	case VIREO_GET_SREGS:
+		memset(&sregs, 0, sizeof(sregs));
+		vireo_ops->get_sregs(vcpu, &sregs);
+		ret = copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
+		break;
+	case VIREO_SET_SREGS:
+		ret = copy_from_user(&sregs, argp, sizeof(sregs)) ? -EFAULT :
+		      vireo_ops->set_sregs(vcpu, &sregs);
+		break;
+	case VIREO_RUN:
+		ret = arg ? -EINVAL : vireo_vcpu_run(vcpu);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+
+	mutex_unlock(&vcpu->mutex);
+	return ret;
+}
+
+static vm_fault_t vireo_run_fault(struct vm_fault *vmf)
+{
+	struct vireo_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff != 0)
+		return VM_FAULT_SIGBUS;
+	page = virt_to_page(vcpu->run);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct vireo_run_vm_ops = {
+	.fault = vireo_run_fault,
+};
+
+static int vireo_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND;
+	vma->vm_ops = &vireo_run_vm_ops;
+	return 0;
+}
+
+static int vireo_vcpu_release(struct inode *inode, struct file *file)
+{
+	struct vireo_vcpu *vcpu = file->private_data;
+
+	vireo_vm_put(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations vireo_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= vireo_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vireo_vcpu_mmap,
+	.release	= vireo_vcpu_release,
+	.llseek		= noop_llseek,
+};
+
+void vireo_vcpu_free(struct vireo_vcpu *vcpu)
+{
+	vireo_ops->vcpu_free(vcpu);
+	kfree(vcpu->guest_fpu);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+}
+
+int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
+{
+	struct vireo_vcpu *vcpu;
+	struct file *file;
+	int ret, fd;
+
+	if (id >= VIREO_MAX_VCPUS)
+		return -EINVAL;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	mutex_init(&vcpu->mutex);
+	vcpu->rflags = VIREO_RFLAGS_FIXED1;
+
+	ret = -ENOMEM;
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run)
+		goto free_vcpu;
+	vcpu->guest_fpu = kzalloc(sizeof(*vcpu->guest_fpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu->guest_fpu)
+		goto free_run;
+	/* x87 and SSE state after RESET/INIT (SDM vol. 1, 8.1 and 10.2.3). */
+	vcpu->guest_fpu->cwd = 0x37f;
+	vcpu->guest_fpu->mxcsr = 0x1f80;
+
+	ret = vireo_ops->vcpu_create(vcpu);
+	if (ret)
+		goto free_fpu;
+
+	mutex_lock(&vm->lock);
+	if (vm->vcpus[id]) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto unlock;
+	}
+	file = anon_inode_getfile("vireo-vcpu", &vireo_vcpu_fops, vcpu, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		ret = PTR_ERR(file);
+		goto unlock;
+	}
+	kref_get(&vm->ref);		/* dropped by vireo_vcpu_release */
+	vm->vcpus[id] = vcpu;
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	fd_install(fd, file);
+	return fd;
+
+unlock:
+	mutex_unlock(&vm->lock);
+	vireo_ops->vcpu_free(vcpu);
+free_fpu:
+	kfree(vcpu->guest_fpu);
+free_run:
+	free_page((unsigned long)vcpu->run);
+free_vcpu:
+	kfree(vcpu);
+	return ret;
+}

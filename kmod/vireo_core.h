@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Vireo: the vendor-neutral core's view of VMs and vCPUs, and the backend
+ * operations table that the SVM (and later VMX) backend implements.
+ *
+ * The core never tests the vendor: everything that differs between SVM and
+ * VMX goes through struct vireo_backend_ops, chosen once at module load.
+ */
+#ifndef VIREO_CORE_H
+#define VIREO_CORE_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/atomic.h>
+#include <asm/fpu/types.h>
+
+#include "../uapi/vireo.h"
+#include "../uapi/vireo_netlink.h"
+
+#define VIREO_LOG_PREFIX "vireo: "
+
+/* Register numbers in hardware encoding order (ModRM.reg / REX). */
+enum vireo_reg {
+	VCPU_RAX, VCPU_RCX, VCPU_RDX, VCPU_RBX,
+	VCPU_RSP, VCPU_RBP, VCPU_RSI, VCPU_RDI,
+	VCPU_R8, VCPU_R9, VCPU_R10, VCPU_R11,
+	VCPU_R12, VCPU_R13, VCPU_R14, VCPU_R15,
+	VCPU_NR_GPRS
+};
+
+/*
+ * Exit-statistics slots.  Slots below VIREO_EXIT_REASON_MAX count exits to
+ * user space by enum vireo_exit_reason; the slots above count exits the
+ * module handles itself.  The netlink dump reports each slot with a name.
+ */
+enum vireo_stat {
+	VIREO_STAT_KERNEL_BASE = 32,
+	VIREO_STAT_CPUID = VIREO_STAT_KERNEL_BASE,
+	VIREO_STAT_NPF_MAP,		/* nested page fault mapped RAM */
+	VIREO_STAT_HOST_INTR,		/* host interrupt / NMI */
+	VIREO_STAT_MAX
+};
+
+/* What the next RUN must finish before it enters the guest again. */
+enum vireo_pending {
+	VIREO_PENDING_NONE,
+	VIREO_PENDING_IO_IN,
+	VIREO_PENDING_MMIO_READ,
+	VIREO_PENDING_HYPERCALL,
+};
+
+/* A decoded MMIO instruction (only the mov family; see decode.c). */
+struct vireo_mmio_insn {
+	u8 len;			/* instruction length in bytes */
+	u8 access_size;		/* bytes read or written in memory */
+	u8 reg;			/* register operand, enum vireo_reg */
+	u8 reg_size;		/* destination register width for loads */
+	bool is_write;
+	bool high_byte;		/* AH/CH/DH/BH (no REX, reg 4..7, size 1) */
+	bool has_imm;		/* store of an immediate */
+	bool sign_extend;	/* movsx */
+	u64 imm;
+};
+
+/* The guest's paging state, as the backend reports it for a walk. */
+struct vireo_paging {
+	u64 cr0, cr3, cr4, efer;
+	u64 cs_base;
+	bool cs_l, cs_db;	/* code-segment L and D/B bits */
+};
+
+struct vireo_vm;
+
+/*
+ * One vCPU.  Created by VIREO_CREATE_VCPU, freed when its VM is destroyed
+ * (a vCPU fd holds a reference to the VM, so the VM outlives every fd).
+ */
+struct vireo_vcpu {
+	struct vireo_vm *vm;		/* set at creation, immutable */
+	u32 id;				/* immutable */
+	struct mutex mutex;		/* serialises ioctls on this vCPU */
+	struct vireo_run *run;		/* shared with user space by mmap */
+
+	/* Guest GPRs, RIP, RFLAGS: the truth between runs (under mutex). */
+	unsigned long regs[VCPU_NR_GPRS];
+	unsigned long rip;
+	unsigned long rflags;
+
+	/* Completion owed to the guest at the next RUN (under mutex). */
+	enum vireo_pending pending;
+	struct vireo_mmio_insn pending_insn;
+	u8 pending_io_size;
+	unsigned long pending_next_rip;
+
+	/* Guest x87/SSE state, switched around each entry. */
+	struct fxregs_state *guest_fpu;
+
+	/* The task in RUN, for kicks from the management plane. */
+	struct task_struct *run_task;	/* under mutex; read with READ_ONCE */
+
+	atomic64_t stats[VIREO_STAT_MAX];
+	void *backend;			/* struct svm_vcpu / vmx_vcpu */
+};
+
+/*
+ * One VM.  Lifetime: a kref held by the VM fd and by every vCPU fd; the
+ * last put destroys it.  Listed in vireo_vm_list for the management plane
+ * from creation until destruction begins.
+ */
+struct vireo_vm {
+	u32 id;				/* immutable */
+	pid_t owner_pid;		/* tgid of the creator, immutable */
+	u64 ram_bytes;			/* immutable */
+	unsigned long nr_pages;		/* ram_bytes >> PAGE_SHIFT */
+	struct kref ref;
+	struct list_head node;		/* vireo_vm_list, under vireo_vm_list_lock */
+
+	struct mutex lock;		/* vCPU creation, CPUID policy */
+	struct vireo_vcpu *vcpus[VIREO_MAX_VCPUS];	/* under lock */
+	u32 nr_vcpus;			/* under lock; READ_ONCE elsewhere */
+	struct vireo_cpuid_entry *cpuid;	/* under lock */
+	u32 cpuid_nent;
+
+	/*
+	 * Guest memory: the per-page state table.  Each present entry is the
+	 * struct page backing that guest frame.  Entries are only ever added
+	 * while the VM lives; all are released at destruction.
+	 */
+	struct xarray pages;
+	atomic64_t pages_present;
+
+	/* Nested page tables (NPT/EPT), under mmu_lock. */
+	struct mutex mmu_lock;
+	struct page *tdp_root;
+	u64 tdp_root_pa;
+	atomic64_t tdp_pages;
+
+	atomic_t state;			/* enum vireo_vm_state */
+	void *backend;
+};
+
+/* Return convention of exit handlers and backend run: */
+#define VIREO_RESUME	1	/* handled in kernel, enter the guest again */
+#define VIREO_TO_USER	0	/* run->exit_reason filled in, return to user */
+/* negative errno: error, returned to user space by RUN */
+
+struct vireo_backend_ops {
+	const char *name;
+	int (*hardware_setup)(void);
+	void (*hardware_unsetup)(void);
+	int (*cpu_enable)(unsigned int cpu);	/* on that CPU, hotplug context */
+	int (*cpu_disable)(unsigned int cpu);
+	int (*vm_init)(struct vireo_vm *vm);
+	void (*vm_destroy)(struct vireo_vm *vm);
+	int (*vcpu_create)(struct vireo_vcpu *vcpu);
+	void (*vcpu_free)(struct vireo_vcpu *vcpu);
+	void (*get_sregs)(struct vireo_vcpu *vcpu, struct vireo_sregs *sregs);
+	int (*set_sregs)(struct vireo_vcpu *vcpu, const struct vireo_sregs *sregs);
+	void (*get_paging)(struct vireo_vcpu *vcpu, struct vireo_paging *pg);
+	/* Enter the guest once and handle the exit: VIREO_RESUME/TO_USER/-err */
+	int (*run)(struct vireo_vcpu *vcpu);
+	/* Nested page-table entry formats. */
+	u64 (*tdp_table_entry)(u64 table_pa);
+	u64 (*tdp_leaf_entry)(u64 page_pa);
+	bool (*tdp_present)(u64 entry);
+};
+
+extern const struct vireo_backend_ops *vireo_ops;
+extern const struct vireo_backend_ops svm_backend_ops;
+
+/* Module-wide counters (netlink GET_STATS). */
+extern atomic64_t vireo_guest_pages;
+extern atomic64_t vireo_table_pages;
+extern atomic64_t vireo_vms_created;
+extern atomic_t vireo_vms_live;
+
+/* vm.c */
+extern struct mutex vireo_vm_list_lock;
+extern struct list_head vireo_vm_list;
+long vireo_dev_create_vm(unsigned long arg);
+void vireo_vm_put(struct vireo_vm *vm);
+struct vireo_vm *vireo_vm_get_by_id(u32 id);
+void vireo_vm_set_state(struct vireo_vm *vm, enum vireo_vm_state state);
+
+/* vcpu.c */
+int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id);
+void vireo_vcpu_free(struct vireo_vcpu *vcpu);
+void vireo_vcpu_kick(struct vireo_vcpu *vcpu);
+void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat);
+
+/* mem.c: guest memory */
+struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);
+int vireo_read_guest(struct vireo_vm *vm, u64 gpa, void *buf, size_t len);
+int vireo_gva_to_gpa(struct vireo_vcpu *vcpu, const struct vireo_paging *pg,
+		     u64 gva, u64 *gpa);
+void vireo_mem_free(struct vireo_vm *vm);
+int vireo_mem_mmap(struct vireo_vm *vm, struct vm_area_struct *vma);
+
+/* tdp.c: nested page tables */
+int vireo_tdp_init(struct vireo_vm *vm);
+int vireo_tdp_map(struct vireo_vm *vm, u64 gpa);
+void vireo_tdp_free(struct vireo_vm *vm);
+
+/* emulate.c: exits common to every backend */
+int vireo_emulate_cpuid(struct vireo_vcpu *vcpu);
+int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
+		     unsigned long next_rip);
+int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa);
+int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa);
+int vireo_emulate_hypercall(struct vireo_vcpu *vcpu, unsigned int insn_len);
+int vireo_exit_to_user_hw(struct vireo_vcpu *vcpu, u32 reason, u64 code,
+			  u64 info1, u64 info2, u64 int_info);
+int vireo_exit_internal(struct vireo_vcpu *vcpu, u32 suberror, u64 gpa,
+			const u8 *insn, unsigned int ninsn);
+void vireo_complete_pending(struct vireo_vcpu *vcpu);
+
+/* decode.c */
+int vireo_decode_mmio(const u8 *insn, unsigned int len,
+		      const struct vireo_paging *pg, struct vireo_mmio_insn *out);
+
+/* netlink.c */
+int vireo_netlink_init(void);
+void vireo_netlink_exit(void);
+void vireo_netlink_event(struct vireo_vm *vm, enum vireo_nl_event event);
+
+#endif /* VIREO_CORE_H */

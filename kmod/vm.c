@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM objects: creation from /dev/vireo, the VM fd (vCPU creation, CPUID
+ * policy, info, mmap of guest RAM), reference counting and destruction.
+ */
+#include <linux/module.h>
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vireo_core.h"
+
+DEFINE_MUTEX(vireo_vm_list_lock);
+LIST_HEAD(vireo_vm_list);
+static DEFINE_IDA(vireo_vm_ida);
+
+static void vireo_vm_destroy(struct kref *ref)
+{
+	struct vireo_vm *vm = container_of(ref, struct vireo_vm, ref);
+	u32 i;
+
+	mutex_lock(&vireo_vm_list_lock);
+	list_del(&vm->node);
+	mutex_unlock(&vireo_vm_list_lock);
+
+	vireo_netlink_event(vm, VIREO_NL_EVENT_VM_DESTROYED);
+
+	for (i = 0; i < VIREO_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			vireo_vcpu_free(vm->vcpus[i]);
+
+	vireo_ops->vm_destroy(vm);
+	vireo_tdp_free(vm);
+	vireo_mem_free(vm);
+	kfree(vm->cpuid);
+	ida_free(&vireo_vm_ida, vm->id);
+	atomic_dec(&vireo_vms_live);
+	kfree(vm);
+}
+
+void vireo_vm_put(struct vireo_vm *vm)
+{
+	kref_put(&vm->ref, vireo_vm_destroy);
+}
+
+/* Look a VM up by id for the management plane; caller puts the reference. */
+struct vireo_vm *vireo_vm_get_by_id(u32 id)
+{
+	struct vireo_vm *vm, *found = NULL;
+
+	mutex_lock(&vireo_vm_list_lock);
+	list_for_each_entry(vm, &vireo_vm_list, node) {
+		if (vm->id == id && kref_get_unless_zero(&vm->ref)) {
+			found = vm;
+			break;
+		}
+	}
+	mutex_unlock(&vireo_vm_list_lock);
+	return found;
+}
+
+void vireo_vm_set_state(struct vireo_vm *vm, enum vireo_vm_state state)
+{
+	int old = atomic_cmpxchg(&vm->state, VIREO_VM_STATE_RUNNABLE, state);
+
+	if (old != VIREO_VM_STATE_RUNNABLE)
+		return;
+	vireo_netlink_event(vm, state == VIREO_VM_STATE_CRASHED ?
+			    VIREO_NL_EVENT_VM_CRASHED :
+			    VIREO_NL_EVENT_VM_STOPPED);
+}
+
+static long vireo_vm_set_cpuid(struct vireo_vm *vm, void __user *argp)
+{
+	struct vireo_cpuid hdr;
+	struct vireo_cpuid_entry *entries = NULL;
+	u32 i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.reserved)
+		return -EINVAL;
+	if (hdr.nent > VIREO_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (hdr.nent) {
+		entries = memdup_user(argp + sizeof(hdr),
+				      array_size(hdr.nent, sizeof(*entries)));
+		if (IS_ERR(entries))
+			return PTR_ERR(entries);
+	}
+	for (i = 0; i < hdr.nent; i++) {
+		if (entries[i].reserved ||
+		    (entries[i].flags & ~VIREO_CPUID_FLAG_SIGNIFICANT_INDEX)) {
+			kfree(entries);
+			return -EINVAL;
+		}
+	}
+
+	mutex_lock(&vm->lock);
+	swap(vm->cpuid, entries);
+	vm->cpuid_nent = hdr.nent;
+	mutex_unlock(&vm->lock);
+	kfree(entries);
+	return 0;
+}
+
+static long vireo_vm_get_cpuid(struct vireo_vm *vm, void __user *argp)
+{
+	struct vireo_cpuid hdr;
+	long ret = 0;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.reserved)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	if (hdr.nent < vm->cpuid_nent) {
+		ret = -E2BIG;
+	} else if (vm->cpuid_nent &&
+		   copy_to_user(argp + sizeof(hdr), vm->cpuid,
+				vm->cpuid_nent * sizeof(*vm->cpuid))) {
+		ret = -EFAULT;
+	}
+	hdr.nent = vm->cpuid_nent;
+	mutex_unlock(&vm->lock);
+
+	if (ret != -EFAULT && copy_to_user(argp, &hdr, sizeof(hdr)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long vireo_vm_get_info(struct vireo_vm *vm, void __user *argp)
+{
+	struct vireo_vm_info info = {
+		.vm_id = vm->id,
+		.nr_vcpus = READ_ONCE(vm->nr_vcpus),
+		.ram_bytes = vm->ram_bytes,
+		.pages_present = atomic64_read(&vm->pages_present),
+	};
+
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long vireo_vm_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct vireo_vm *vm = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case VIREO_CREATE_VCPU:
+		return vireo_vcpu_create(vm, arg);
+	case VIREO_SET_CPUID:
+		return vireo_vm_set_cpuid(vm, argp);
+	case VIREO_GET_CPUID:
+		return vireo_vm_get_cpuid(vm, argp);
+	case VIREO_GET_VM_INFO:
+		return vireo_vm_get_info(vm, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int vireo_vm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return vireo_mem_mmap(file->private_data, vma);
+}
+
+static int vireo_vm_release(struct inode *inode, struct file *file)
+{
+	vireo_vm_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations vireo_vm_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= vireo_vm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vireo_vm_mmap,
+	.release	= vireo_vm_release,
+	.llseek		= noop_llseek,
+};
+
+long vireo_dev_create_vm(unsigned long arg)
+{
+	struct vireo_vm_config cfg;
+	struct vireo_vm *vm;
+	struct file *file;
+	int ret, fd;
+
+	if (copy_from_user(&cfg, (void __user *)arg, sizeof(cfg)))
+		return -EFAULT;
+	if (cfg.flags || cfg.reserved)
+		return -EINVAL;
+	if (cfg.ram_bytes < VIREO_MIN_RAM_BYTES ||
+	    cfg.ram_bytes > VIREO_MAX_RAM_BYTES ||
+	    !PAGE_ALIGNED(cfg.ram_bytes))
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+
+	ret = ida_alloc_min(&vireo_vm_ida, 1, GFP_KERNEL);
+	if (ret < 0)
+		goto free_vm;
+	vm->id = ret;
+	vm->owner_pid = task_tgid_nr(current);
+	vm->ram_bytes = cfg.ram_bytes;
+	vm->nr_pages = cfg.ram_bytes >> PAGE_SHIFT;
+	kref_init(&vm->ref);
+	INIT_LIST_HEAD(&vm->node);
+	mutex_init(&vm->lock);
+	mutex_init(&vm->mmu_lock);
+	xa_init(&vm->pages);
+	atomic_set(&vm->state, VIREO_VM_STATE_RUNNABLE);
+
+	ret = vireo_tdp_init(vm);
+	if (ret)
+		goto free_id;
+	ret = vireo_ops->vm_init(vm);
+	if (ret)
+		goto free_tdp;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto destroy_backend;
+	}
+	file = anon_inode_getfile("vireo-vm", &vireo_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto put_fd;
+	}
+
+	atomic_inc(&vireo_vms_live);
+	atomic64_inc(&vireo_vms_created);
+	mutex_lock(&vireo_vm_list_lock);
+	list_add_tail(&vm->node, &vireo_vm_list);
+	mutex_unlock(&vireo_vm_list_lock);
+	vireo_netlink_event(vm, VIREO_NL_EVENT_VM_CREATED);
+	/* Only now may user space see the fd (and close it). */
+	fd_install(fd, file);
+	return fd;
+
+put_fd:
+	put_unused_fd(fd);
+destroy_backend:
+	vireo_ops->vm_destroy(vm);
+free_tdp:
+	vireo_tdp_free(vm);
+free_id:
+	ida_free(&vireo_vm_ida, vm->id);
+free_vm:
+	kfree(vm);
+	return ret;
+}

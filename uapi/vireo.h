@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Vireo user-space ABI: the data plane on file descriptors.
+ *
+ *   /dev/vireo             -- system fd: API version, create VM
+ *   VM fd (anon inode)     -- create vCPUs, CPUID policy, mmap of guest RAM
+ *   vCPU fd (anon inode)   -- registers, RUN, mmap of the exit record
+ *
+ * Every structure here uses fixed-width types and explicit padding so that
+ * the layout is identical for 32- and 64-bit user space.  Reserved and
+ * padding fields must be zero on input; the module rejects non-zero values
+ * with -EINVAL so that they can be given a meaning later.
+ *
+ * The normative description is docs/uapi.md.
+ */
+#ifndef _UAPI_VIREO_H
+#define _UAPI_VIREO_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VIREO_API_VERSION	1
+#define VIREO_DEVICE_NAME	"vireo"
+
+#define VIREO_IOCTL_TYPE	0xB7
+
+/* Limits the module enforces (also reported by docs/uapi.md). */
+#define VIREO_MAX_VCPUS		64
+#define VIREO_MAX_CPUID_ENTRIES	256
+#define VIREO_MIN_RAM_BYTES	(1ULL << 20)		/* 1 MiB */
+#define VIREO_MAX_RAM_BYTES	(64ULL << 30)		/* 64 GiB */
+#define VIREO_PAGE_SIZE		4096
+
+/* ------------------------------------------------------------------ */
+/* /dev/vireo                                                          */
+/* ------------------------------------------------------------------ */
+
+struct vireo_vm_config {
+	__u64 ram_bytes;	/* multiple of VIREO_PAGE_SIZE, in [MIN, MAX] */
+	__u32 flags;		/* none defined yet: must be 0 */
+	__u32 reserved;		/* must be 0 */
+};
+
+/* Returns VIREO_API_VERSION. */
+#define VIREO_GET_API_VERSION	_IO(VIREO_IOCTL_TYPE, 0x00)
+/* Returns a new VM fd (O_CLOEXEC). */
+#define VIREO_CREATE_VM		_IOW(VIREO_IOCTL_TYPE, 0x01, struct vireo_vm_config)
+/* Returns the size in bytes of the mmap'able exit record of a vCPU fd. */
+#define VIREO_GET_RUN_SIZE	_IO(VIREO_IOCTL_TYPE, 0x02)
+
+/* ------------------------------------------------------------------ */
+/* VM fd                                                               */
+/* ------------------------------------------------------------------ */
+
+struct vireo_vm_info {
+	__u32 vm_id;		/* same id as in the netlink family */
+	__u32 nr_vcpus;
+	__u64 ram_bytes;
+	__u64 pages_present;	/* guest pages backed by host memory now */
+	__u64 reserved[4];
+};
+
+struct vireo_cpuid_entry {
+	__u32 function;		/* EAX on input */
+	__u32 index;		/* ECX on input, if flags has SIGNIFICANT_INDEX */
+	__u32 flags;
+	__u32 eax;
+	__u32 ebx;
+	__u32 ecx;
+	__u32 edx;
+	__u32 reserved;
+};
+
+#define VIREO_CPUID_FLAG_SIGNIFICANT_INDEX	(1U << 0)
+
+/*
+ * The CPUID policy of a VM: the guest's CPUID is answered in the kernel from
+ * this table.  A leaf that is not in the table reads as all zeroes.
+ */
+struct vireo_cpuid {
+	__u32 nent;		/* <= VIREO_MAX_CPUID_ENTRIES */
+	__u32 reserved;
+	struct vireo_cpuid_entry entries[];
+};
+
+/* Returns a new vCPU fd; the argument is the vCPU id (< VIREO_MAX_VCPUS). */
+#define VIREO_CREATE_VCPU	_IO(VIREO_IOCTL_TYPE, 0x10)
+#define VIREO_SET_CPUID		_IOW(VIREO_IOCTL_TYPE, 0x11, struct vireo_cpuid)
+#define VIREO_GET_CPUID		_IOWR(VIREO_IOCTL_TYPE, 0x12, struct vireo_cpuid)
+#define VIREO_GET_VM_INFO	_IOR(VIREO_IOCTL_TYPE, 0x13, struct vireo_vm_info)
+
+/*
+ * Guest RAM: mmap(NULL, ram_bytes, PROT_READ|PROT_WRITE, MAP_SHARED, vm_fd, 0)
+ * maps guest physical address 0 at the returned address.  Pages are
+ * allocated on first touch by either side, so a mapping costs nothing until
+ * it is used.  Offsets beyond ram_bytes fail with -EINVAL.
+ */
+
+/* ------------------------------------------------------------------ */
+/* vCPU fd                                                             */
+/* ------------------------------------------------------------------ */
+
+struct vireo_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+struct vireo_segment {
+	__u64 base;
+	__u32 limit;		/* byte-granular limit (already scaled by G) */
+	__u16 selector;
+	__u8  type;		/* descriptor type field, 4 bits */
+	__u8  s;		/* 1 = code/data, 0 = system */
+	__u8  dpl;
+	__u8  present;
+	__u8  avl;
+	__u8  l;		/* 64-bit code segment */
+	__u8  db;		/* default operation size */
+	__u8  g;		/* granularity */
+	__u8  unusable;		/* null/unusable segment */
+	__u8  padding;
+};
+
+struct vireo_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 padding[3];
+};
+
+struct vireo_sregs {
+	struct vireo_segment cs, ds, es, fs, gs, ss;
+	struct vireo_segment tr, ldt;
+	struct vireo_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 reserved[4];
+};
+
+#define VIREO_GET_REGS		_IOR(VIREO_IOCTL_TYPE, 0x20, struct vireo_regs)
+#define VIREO_SET_REGS		_IOW(VIREO_IOCTL_TYPE, 0x21, struct vireo_regs)
+#define VIREO_GET_SREGS		_IOR(VIREO_IOCTL_TYPE, 0x22, struct vireo_sregs)
+#define VIREO_SET_SREGS		_IOW(VIREO_IOCTL_TYPE, 0x23, struct vireo_sregs)
+/*
+ * Enter the guest until an exit that user space must handle.  Returns 0 with
+ * the exit described in the mmap'd struct vireo_run, or -1 with errno:
+ * EINTR (a signal is pending; run->exit_reason is VIREO_EXIT_INTR), EIO (the
+ * VM was stopped after a fatal exit), EINVAL (bad state given by SET_*REGS).
+ */
+#define VIREO_RUN		_IO(VIREO_IOCTL_TYPE, 0x24)
+
+/* ------------------------------------------------------------------ */
+/* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */
+/* ------------------------------------------------------------------ */
+
+enum vireo_exit_reason {
+	VIREO_EXIT_NONE		= 0,
+	VIREO_EXIT_IO		= 1,	/* port I/O, see run->io */
+	VIREO_EXIT_MMIO		= 2,	/* access outside RAM, see run->mmio */
+	VIREO_EXIT_HLT		= 3,	/* guest executed HLT */
+	VIREO_EXIT_HYPERCALL	= 4,	/* VMMCALL / VMCALL, see run->hypercall */
+	VIREO_EXIT_SHUTDOWN	= 5,	/* triple fault: VM stopped */
+	VIREO_EXIT_INTR		= 6,	/* a signal interrupted RUN */
+	VIREO_EXIT_UNKNOWN	= 7,	/* hardware exit the module does not handle */
+	VIREO_EXIT_INTERNAL_ERROR = 8,	/* see run->internal */
+	VIREO_EXIT_FAIL_ENTRY	= 9,	/* the hardware refused VM entry */
+	VIREO_EXIT_STOPPED	= 10,	/* stopped by the management plane */
+	VIREO_EXIT_REASON_MAX
+};
+
+#define VIREO_IO_IN		0
+#define VIREO_IO_OUT		1
+
+enum vireo_internal_error {
+	VIREO_INTERNAL_DECODE	= 1,	/* MMIO instruction not decodable */
+	VIREO_INTERNAL_GVA	= 2,	/* instruction fetch address not mapped */
+	VIREO_INTERNAL_NOMEM	= 3,	/* host memory exhausted */
+	VIREO_INTERNAL_STRING_IO = 4,	/* INS/OUTS not supported yet */
+};
+
+struct vireo_run {
+	/* in */
+	__u8  immediate_exit;	/* if set, RUN returns -EINTR at once */
+	__u8  padding1[7];
+	/* out */
+	__u32 exit_reason;	/* enum vireo_exit_reason */
+	__u32 padding2;
+	__u64 rip;		/* guest RIP at the exit */
+	__u64 exit_count;	/* exits taken by this vCPU so far */
+	union {
+		/*
+		 * VIREO_EXIT_IO: for OUT, data holds the value written; for
+		 * IN, user space stores the value in data before the next RUN.
+		 */
+		struct {
+			__u8  direction;	/* VIREO_IO_IN / VIREO_IO_OUT */
+			__u8  size;		/* 1, 2 or 4 */
+			__u16 port;
+			__u32 padding;
+			__u64 data;
+		} io;
+		/*
+		 * VIREO_EXIT_MMIO: for writes, data holds the value written;
+		 * for reads, user space stores the value in data before the
+		 * next RUN, and the module completes the instruction.
+		 */
+		struct {
+			__u64 gpa;
+			__u64 data;
+			__u8  len;		/* 1, 2, 4 or 8 */
+			__u8  is_write;
+			__u8  padding[6];
+		} mmio;
+		/*
+		 * VIREO_EXIT_HYPERCALL: nr = RAX, args = RBX, RCX, RDX, RSI,
+		 * RDI.  User space stores the result in ret; it is returned in
+		 * guest RAX on the next RUN.
+		 */
+		struct {
+			__u64 nr;
+			__u64 args[5];
+			__u64 ret;
+		} hypercall;
+		/* VIREO_EXIT_UNKNOWN / VIREO_EXIT_FAIL_ENTRY / SHUTDOWN */
+		struct {
+			__u64 hw_exit_code;	/* VMCB EXITCODE / VMX exit reason */
+			__u64 info1;		/* EXITINFO1 / exit qualification */
+			__u64 info2;		/* EXITINFO2 */
+			__u64 int_info;		/* EXITINTINFO */
+		} hw;
+		/* VIREO_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;		/* enum vireo_internal_error */
+			__u32 ninsn;		/* valid bytes in insn */
+			__u64 gpa;
+			__u8  insn[16];
+		} internal;
+		__u8 raw[256];
+	};
+};
+
+#endif /* _UAPI_VIREO_H */
