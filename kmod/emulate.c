@@ -175,13 +175,12 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 		return VIREO_TO_USER;
 	}
 
-	if (insn->has_imm) {
+	if (insn->has_imm)
 		value = insn->imm;
-	} else if (insn->high_byte) {
+	else if (insn->high_byte)
 		value = vcpu->regs[insn->reg - 4] >> 8;
-	} else {
+	else
 		value = vcpu->regs[insn->reg];
-	}
 	if (insn->access_size < 8)
 		value &= (1ULL << (insn->access_size * 8)) - 1;
 	run->mmio.data = value;

@@ -15,6 +15,8 @@
 #include "vireo_core.h"
 
 /* RFLAGS bits user space may not set: reserved, VM (v8086), VIF/VIP. */
+static_assert(sizeof(struct vireo_run) <= PAGE_SIZE);
+
 #define VIREO_RFLAGS_FIXED1	BIT(1)
 #define VIREO_RFLAGS_ALLOWED	0x003f7fd7UL
 

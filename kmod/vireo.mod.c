@@ -115,4 +115,4 @@ __used __section("__versions") = {
 MODULE_INFO(depends, "");
 
 
-MODULE_INFO(srcversion, "53BB146E637319AB8C2B936");
+MODULE_INFO(srcversion, "F462EAFD6ADBBD9F8900395");

@@ -1,0 +1,11 @@
+/work/main/kmod/main.o
+/work/main/kmod/vm.o
+/work/main/kmod/vcpu.o
+/work/main/kmod/mem.o
+/work/main/kmod/tdp.o
+/work/main/kmod/emulate.o
+/work/main/kmod/decode.o
+/work/main/kmod/netlink.o
+/work/main/kmod/svm/svm.o
+/work/main/kmod/svm/svm_exit.o
+/work/main/kmod/svm/vmenter.o
