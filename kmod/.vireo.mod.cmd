@@ -1,1 +1,0 @@
-cmd_/work/main/kmod/vireo.mod := printf '%s\n'   main.o vm.o vcpu.o mem.o tdp.o emulate.o decode.o netlink.o svm/svm.o svm/svm_exit.o svm/vmenter.o | awk '!x[$$0]++ { print("/work/main/kmod/"$$0) }' > /work/main/kmod/vireo.mod
