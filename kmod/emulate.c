@@ -188,12 +188,17 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 	return VIREO_TO_USER;
 }
 
-int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa)
+int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa, bool in_table_walk)
 {
 	int ret;
 
-	if (gpa >= vcpu->vm->ram_bytes)
+	if (gpa >= vcpu->vm->ram_bytes) {
+		/* Guest page tables outside RAM: nothing to emulate. */
+		if (in_table_walk)
+			return vireo_exit_internal(vcpu, VIREO_INTERNAL_GVA, gpa,
+						   NULL, 0);
 		return vireo_emulate_mmio(vcpu, gpa);
+	}
 
 	ret = vireo_tdp_map(vcpu->vm, gpa);
 	if (ret == -ENOMEM)

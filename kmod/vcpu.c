@@ -14,11 +14,15 @@
 
 #include "vireo_core.h"
 
-/* RFLAGS bits user space may not set: reserved, VM (v8086), VIF/VIP. */
 static_assert(sizeof(struct vireo_run) <= PAGE_SIZE);
 
+/*
+ * RFLAGS bits user space may set: the architectural flags 0..21 less the
+ * reserved bits 3, 5, 15 and less VM (17), VIF (19) and VIP (20), which
+ * need virtual-8086 support Vireo does not have.
+ */
 #define VIREO_RFLAGS_FIXED1	BIT(1)
-#define VIREO_RFLAGS_ALLOWED	0x003f7fd7UL
+#define VIREO_RFLAGS_ALLOWED	0x00257fd7UL
 
 void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat)
 {
@@ -224,7 +228,7 @@ static const struct file_operations vireo_vcpu_fops = {
 void vireo_vcpu_free(struct vireo_vcpu *vcpu)
 {
 	vireo_ops->vcpu_free(vcpu);
-	kfree(vcpu->guest_fpu);
+	vireo_fpu_free(vcpu);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);
 }
@@ -250,12 +254,9 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run)
 		goto free_vcpu;
-	vcpu->guest_fpu = kzalloc(sizeof(*vcpu->guest_fpu), GFP_KERNEL_ACCOUNT);
-	if (!vcpu->guest_fpu)
+	ret = vireo_fpu_init(vcpu);
+	if (ret)
 		goto free_run;
-	/* x87 and SSE state after RESET/INIT (SDM vol. 1, 8.1 and 10.2.3). */
-	vcpu->guest_fpu->cwd = 0x37f;
-	vcpu->guest_fpu->mxcsr = 0x1f80;
 
 	ret = vireo_ops->vcpu_create(vcpu);
 	if (ret)
@@ -288,7 +289,7 @@ unlock:
 	mutex_unlock(&vm->lock);
 	vireo_ops->vcpu_free(vcpu);
 free_fpu:
-	kfree(vcpu->guest_fpu);
+	vireo_fpu_free(vcpu);
 free_run:
 	free_page((unsigned long)vcpu->run);
 free_vcpu:

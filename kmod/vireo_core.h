@@ -95,8 +95,9 @@ struct vireo_vcpu {
 	u8 pending_io_size;
 	unsigned long pending_next_rip;
 
-	/* Guest x87/SSE state, switched around each entry. */
+	/* Guest FPU/SIMD state (XSAVE or FXSAVE layout), see fpu.c. */
 	struct fxregs_state *guest_fpu;
+	unsigned int guest_fpu_order;
 
 	/* The task in RUN, for kicks from the management plane. */
 	struct task_struct *run_task;	/* under mutex; read with READ_ONCE */
@@ -191,6 +192,12 @@ void vireo_vcpu_free(struct vireo_vcpu *vcpu);
 void vireo_vcpu_kick(struct vireo_vcpu *vcpu);
 void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat);
 
+/* fpu.c */
+int vireo_fpu_init(struct vireo_vcpu *vcpu);
+void vireo_fpu_free(struct vireo_vcpu *vcpu);
+void vireo_fpu_enter(struct vireo_vcpu *vcpu);
+void vireo_fpu_exit(struct vireo_vcpu *vcpu);
+
 /* mem.c: guest memory */
 struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);
 int vireo_read_guest(struct vireo_vm *vm, u64 gpa, void *buf, size_t len);
@@ -209,7 +216,7 @@ int vireo_emulate_cpuid(struct vireo_vcpu *vcpu);
 int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
 		     unsigned long next_rip);
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa);
-int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa);
+int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa, bool in_table_walk);
 int vireo_emulate_hypercall(struct vireo_vcpu *vcpu, unsigned int insn_len);
 int vireo_exit_to_user_hw(struct vireo_vcpu *vcpu, u32 reason, u64 code,
 			  u64 info1, u64 info2, u64 int_info);

@@ -7,7 +7,6 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/idr.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -16,7 +15,12 @@
 
 DEFINE_MUTEX(vireo_vm_list_lock);
 LIST_HEAD(vireo_vm_list);
-static DEFINE_IDA(vireo_vm_ida);
+/*
+ * VM ids are never reused while the module is loaded, so the list (kept in
+ * creation order) is also in id order and a netlink dump can resume after
+ * the last id it sent without skipping anyone.
+ */
+static atomic_t vireo_vm_next_id = ATOMIC_INIT(0);
 
 static void vireo_vm_destroy(struct kref *ref)
 {
@@ -37,7 +41,6 @@ static void vireo_vm_destroy(struct kref *ref)
 	vireo_tdp_free(vm);
 	vireo_mem_free(vm);
 	kfree(vm->cpuid);
-	ida_free(&vireo_vm_ida, vm->id);
 	atomic_dec(&vireo_vms_live);
 	kfree(vm);
 }
@@ -206,10 +209,11 @@ long vireo_dev_create_vm(unsigned long arg)
 	if (!vm)
 		return -ENOMEM;
 
-	ret = ida_alloc_min(&vireo_vm_ida, 1, GFP_KERNEL);
-	if (ret < 0)
+	vm->id = atomic_inc_return(&vireo_vm_next_id);
+	if (!vm->id) {		/* wrapped after 2^32 VMs: refuse, never reuse */
+		ret = -ENOSPC;
 		goto free_vm;
-	vm->id = ret;
+	}
 	vm->owner_pid = task_tgid_nr(current);
 	vm->ram_bytes = cfg.ram_bytes;
 	vm->nr_pages = cfg.ram_bytes >> PAGE_SHIFT;
@@ -222,7 +226,7 @@ long vireo_dev_create_vm(unsigned long arg)
 
 	ret = vireo_tdp_init(vm);
 	if (ret)
-		goto free_id;
+		goto free_vm;
 	ret = vireo_ops->vm_init(vm);
 	if (ret)
 		goto free_tdp;
@@ -254,8 +258,6 @@ destroy_backend:
 	vireo_ops->vm_destroy(vm);
 free_tdp:
 	vireo_tdp_free(vm);
-free_id:
-	ida_free(&vireo_vm_ida, vm->id);
 free_vm:
 	kfree(vm);
 	return ret;

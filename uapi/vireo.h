@@ -144,8 +144,10 @@ struct vireo_sregs {
 /*
  * Enter the guest until an exit that user space must handle.  Returns 0 with
  * the exit described in the mmap'd struct vireo_run, or -1 with errno:
- * EINTR (a signal is pending; run->exit_reason is VIREO_EXIT_INTR), EIO (the
- * VM was stopped after a fatal exit), EINVAL (bad state given by SET_*REGS).
+ * EINTR (a signal is pending or immediate_exit is set; run->exit_reason is
+ * VIREO_EXIT_INTR), EIO (the VM crashed: an earlier exit was
+ * VIREO_EXIT_SHUTDOWN), EINVAL (non-zero argument).  Guest state that the
+ * hardware refuses is reported as VIREO_EXIT_FAIL_ENTRY, not as an error.
  */
 #define VIREO_RUN		_IO(VIREO_IOCTL_TYPE, 0x24)
 

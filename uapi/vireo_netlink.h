@@ -50,7 +50,7 @@ enum vireo_nl_attr {
 enum vireo_nl_event {
 	VIREO_NL_EVENT_VM_CREATED = 1,
 	VIREO_NL_EVENT_VM_DESTROYED = 2,
-	VIREO_NL_EVENT_VM_CRASHED = 3,	/* shutdown / triple fault / entry failure */
+	VIREO_NL_EVENT_VM_CRASHED = 3,	/* guest shutdown (triple fault) */
 	VIREO_NL_EVENT_VM_STOPPED = 4,	/* VIREO_NL_CMD_STOP_VM */
 };
 

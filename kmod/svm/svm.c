@@ -98,14 +98,10 @@ static void svm_cpu_free_pages(struct svm_cpu_data *sd)
 static int svm_cpu_enable(unsigned int cpu)
 {
 	struct svm_cpu_data *sd = per_cpu_ptr(&svm_cpu, cpu);
+	unsigned long flags;
 	u64 efer, vm_cr;
+	int ret = 0;
 
-	rdmsrl(MSR_EFER, efer);
-	if (efer & EFER_SVME_BIT) {
-		pr_err(VIREO_LOG_PREFIX "SVM is already in use on CPU %u (EFER.SVME set): another hypervisor such as kvm_amd owns it; stop it first\n",
-		       cpu);
-		return -EBUSY;
-	}
 	rdmsrl(MSR_VIREO_VM_CR, vm_cr);
 	if (vm_cr & VM_CR_SVMDIS) {
 		pr_err(VIREO_LOG_PREFIX "SVM is disabled by firmware on CPU %u\n", cpu);
@@ -123,10 +119,27 @@ static int svm_cpu_enable(unsigned int cpu)
 	/* Force a generation change (and a full flush) on first use. */
 	sd->next_asid = sd->max_asid + 1;
 
-	wrmsrl(MSR_VIREO_VM_HSAVE_PA, page_to_phys(sd->hsave));
-	wrmsrl(MSR_EFER, efer | EFER_SVME_BIT);
-	sd->enabled = true;
-	return 0;
+	/*
+	 * Test and set EFER.SVME with interrupts off: another hypervisor
+	 * enables SVM from an IPI, which must not slip in between.
+	 */
+	local_irq_save(flags);
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME_BIT) {
+		ret = -EBUSY;
+	} else {
+		wrmsrl(MSR_VIREO_VM_HSAVE_PA, page_to_phys(sd->hsave));
+		wrmsrl(MSR_EFER, efer | EFER_SVME_BIT);
+		sd->enabled = true;
+	}
+	local_irq_restore(flags);
+
+	if (ret) {
+		pr_err(VIREO_LOG_PREFIX "SVM is already in use on CPU %u (EFER.SVME set): another hypervisor such as kvm_amd owns it; stop it first\n",
+		       cpu);
+		svm_cpu_free_pages(sd);
+	}
+	return ret;
 }
 
 static int svm_cpu_disable(unsigned int cpu)
@@ -204,6 +217,13 @@ static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 	atomic64_inc(&vireo_table_pages);
 
 	c = &svm->vmcb->control;
+	/*
+	 * DR0-DR3 are not switched by VMRUN (only DR6/DR7 are in the VMCB):
+	 * intercept every debug-register access so a guest can neither read
+	 * nor clobber the host's breakpoints.  Such exits reach user space
+	 * as VIREO_EXIT_UNKNOWN for now.
+	 */
+	c->intercept_dr = 0xffffffff;
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI |
 			     SVM_INTERCEPT_SMI | SVM_INTERCEPT_CPUID |
 			     SVM_INTERCEPT_RSM | SVM_INTERCEPT_INVD |
@@ -306,10 +326,10 @@ static void svm_get_sregs(struct vireo_vcpu *vcpu, struct vireo_sregs *sr)
 #define EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 /*
  * CR4 bits a guest may have: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR
- * OSXMMEXCPT UMIP FSGSBASE SMEP SMAP.  OSXSAVE is refused until guest
- * XSAVE state is switched.
+ * OSXMMEXCPT UMIP FSGSBASE OSXSAVE SMEP SMAP.
  */
-#define CR4_ALLOWED	(GENMASK_ULL(11, 0) | BIT_ULL(16) | BIT_ULL(20) | BIT_ULL(21))
+#define CR4_ALLOWED	(GENMASK_ULL(11, 0) | BIT_ULL(16) | BIT_ULL(18) | \
+			 BIT_ULL(20) | BIT_ULL(21))
 
 /* The VMRUN consistency checks (15.5.1), as -EINVAL instead of VMEXIT_INVALID. */
 static int svm_check_sregs(const struct vireo_sregs *sr)
@@ -430,7 +450,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 		return -EIO;
 	}
 	svm_pick_asid(svm, sd, smp_processor_id());
-	asm volatile("fxrstor64 %0" : : "m" (*vcpu->guest_fpu));
+	vireo_fpu_enter(vcpu);
 
 	/*
 	 * GIF=0 holds host interrupts and NMIs across the world switch;
@@ -447,7 +467,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	asm volatile("stgi" ::: "memory");
 	local_irq_enable();
 
-	asm volatile("fxsave64 %0" : "=m" (*vcpu->guest_fpu));
+	vireo_fpu_exit(vcpu);
 	kernel_fpu_end();
 
 	vmcb->control.tlb_control = SVM_TLB_FLUSH_NONE;

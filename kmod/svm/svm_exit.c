@@ -62,10 +62,18 @@ static int svm_exit_ioio(struct vireo_vcpu *vcpu)
 				info & SVM_IOIO_TYPE_IN, c->exit_info2);
 }
 
+#define NPF_IN_TABLE_WALK	BIT_ULL(33)
+
 static int svm_exit_npf(struct vireo_vcpu *vcpu)
 {
-	/* EXITINFO2 is the faulting guest-physical address (15.25.6). */
-	return vireo_emulate_npf(vcpu, to_svm(vcpu)->vmcb->control.exit_info2);
+	const struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	/*
+	 * EXITINFO2 is the faulting guest-physical address; EXITINFO1 bit 33
+	 * says the fault hit the guest's own page-table walk (15.25.6).
+	 */
+	return vireo_emulate_npf(vcpu, c->exit_info2,
+				 c->exit_info1 & NPF_IN_TABLE_WALK);
 }
 
 static int svm_exit_vmmcall(struct vireo_vcpu *vcpu)
