@@ -20,7 +20,7 @@ LIST_HEAD(vireo_vm_list);
  * creation order) is also in id order and a netlink dump can resume after
  * the last id it sent without skipping anyone.
  */
-static atomic_t vireo_vm_next_id = ATOMIC_INIT(0);
+static atomic64_t vireo_vm_last_id = ATOMIC64_INIT(0);
 
 static void vireo_vm_destroy(struct kref *ref)
 {
@@ -195,6 +195,7 @@ long vireo_dev_create_vm(unsigned long arg)
 	struct vireo_vm *vm;
 	struct file *file;
 	int ret, fd;
+	s64 id;
 
 	if (copy_from_user(&cfg, (void __user *)arg, sizeof(cfg)))
 		return -EFAULT;
@@ -209,11 +210,12 @@ long vireo_dev_create_vm(unsigned long arg)
 	if (!vm)
 		return -ENOMEM;
 
-	vm->id = atomic_inc_return(&vireo_vm_next_id);
-	if (!vm->id) {		/* wrapped after 2^32 VMs: refuse, never reuse */
+	id = atomic64_inc_return(&vireo_vm_last_id);
+	if (id > U32_MAX) {	/* 2^32 VMs created: refuse rather than reuse */
 		ret = -ENOSPC;
 		goto free_vm;
 	}
+	vm->id = id;
 	vm->owner_pid = task_tgid_nr(current);
 	vm->ram_bytes = cfg.ram_bytes;
 	vm->nr_pages = cfg.ram_bytes >> PAGE_SHIFT;
