@@ -1,0 +1,153 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# vireod's VM and vCPU-thread lifecycle, on a host without the module:
+# vireod runs with tests/fake_vireo.so preloaded (a test double of the
+# device, see that file) and `--device /fake/vireo`.  Guests are text
+# scripts the double turns into exits.  Covers the --run exit statuses
+# (halt, crash, timeout, signal), several vCPUs (halting together, one
+# crash stopping the others), and vm-start/stop/console/list on live VMs.
+# TAP 13.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+tmp=$(mktemp -d)
+sock=$tmp/vireod.sock
+n=0
+failed=0
+daemon_pid=
+FAKE="LD_PRELOAD=$PWD/tests/fake_vireo.so"
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	for f in "$tmp/out" "$tmp/err"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done
+}
+holds() {
+	desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# guest NAME VCPUS SCRIPT: writes a script image and a one-VM config.
+guest() {
+	printf '%b' "$3" >"$tmp/$1.txt"
+	printf '{"name":"%s","memory_mib":2,"vcpus":%s,"image":"%s"}\n' \
+		"$1" "$2" "$tmp/$1.txt" >"$tmp/$1.json"
+}
+
+# run NAME [ARGS...]: vireod --run on the fake device; sets $rc and $secs.
+run() {
+	name=$1
+	shift
+	start=$(date +%s)
+	env "$FAKE" ./vireod --run "$tmp/$name.json" --device /fake/vireo "$@" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+}
+
+echo "TAP version 13"
+
+guest hello 1 'out Hello from fake vCPU #\nlsr\nhypercall\nmmio\nhlt\n'
+run hello
+holds "--run: console on stdout, IN/hypercall/MMIO answers correct, exit 0 on HLT" \
+	test $rc -eq 0 -a "$(cat "$tmp/out")" = "Hello from fake vCPU 0"
+holds "--run: the unclaimed MMIO read is logged" grep -q "unclaimed address 0xfee00000" "$tmp/err"
+
+# Four vCPUs share one UART, so their bytes interleave: compare the bytes
+# as a multiset.
+chars() { fold -w1 | sort | tr -d '\n'; }
+guest smp 4 'out vCPU # up\nhlt\n'
+run smp
+holds "four vCPUs all print and halt: exit 0" \
+	test $rc -eq 0 -a "$(chars <"$tmp/out")" = \
+	"$(printf 'vCPU 0 up\nvCPU 1 up\nvCPU 2 up\nvCPU 3 up\n' | chars)"
+
+guest crash 1 'out about to fail\nshutdown\n'
+run crash
+holds "SHUTDOWN exit: exit 1 with the report" \
+	test $rc -eq 1 -a "$(cat "$tmp/out")" = "about to fail"
+holds "the report has the hardware exit code and registers" \
+	grep -q "SHUTDOWN exit.*hw_exit_code 0x7f" "$tmp/err"
+holds "and the VM is reported crashed" grep -q "vm crash: crashed" "$tmp/err"
+
+guest sibling 3 '@0 shutdown\nspin\n'
+run sibling --timeout 20
+holds "one vCPU crashing stops its spinning siblings (exit 1 in ${secs}s)" \
+	test $rc -eq 1 -a "$secs" -lt 5
+
+guest spin 2 '@0 out spinning\nspin\n'
+run spin --timeout 1
+holds "--timeout stops spinning vCPUs: exit 124 in ${secs}s" test $rc -eq 124 -a "$secs" -le 3
+
+env "$FAKE" ./vireod --run "$tmp/spin.json" --device /fake/vireo >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+wait $pid
+rc=$?
+holds "SIGTERM stops a spinning VM: exit 143" test $rc -eq 143
+holds "console output written before the stop is there" grep -q "spinning" "$tmp/out"
+
+FAKE_VIREO_API=2 run hello
+holds "module API version mismatch refused (exit 1)" \
+	grep -q "module API version 2, vireod speaks version 1" "$tmp/err"
+
+printf '{"vms":[{"name":"hello","memory_mib":2,"image":"%s"},{"name":"spin","memory_mib":2,"vcpus":2,"image":"%s"}]}\n' \
+	"$tmp/hello.txt" "$tmp/spin.txt" >"$tmp/vms.json"
+env "$FAKE" ./vireod --socket "$sock" --device /fake/vireo --config "$tmp/vms.json" 2>"$tmp/daemon.log" &
+daemon_pid=$!
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ctl() { ./vireoctl --socket "$sock" "$@" >"$tmp/out" 2>&1; }
+# poll PATTERN ARGS...: repeats `vireoctl ARGS` until its output matches
+# PATTERN, for up to 10 s; the last output stays in $tmp/out.
+poll() {
+	pattern=$1
+	shift
+	i=0
+	while [ $i -lt 100 ]; do
+		ctl "$@"
+		grep -q "$pattern" "$tmp/out" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+ctl vm start spin
+holds "socket: vm start spin" grep -q "started spin" "$tmp/out"
+ctl vm start spin
+holds "starting a running VM: InvalidState" grep -q "InvalidState" "$tmp/out"
+ctl vm list
+holds "vm list: spin running with its VM id" grep -q "^spin  *running .* 1 " "$tmp/out"
+holds "vm console of a running VM" poll "^spinning$" vm console spin
+ctl vm stop spin
+holds "vm stop kicks both vCPUs out of the guest" grep -q "vm-stop spin: stopped" "$tmp/out"
+ctl vm list
+holds "vm list: spin stopped, with the reason" grep -q "^spin  *stopped .*stopped by vm-stop" "$tmp/out"
+ctl vm start hello
+holds "vm start hello: halted" poll "^hello  *halted" vm list
+ctl vm console hello
+holds "vm console hello" grep -q "^Hello from fake vCPU 0$" "$tmp/out"
+./vireoctl --socket "$sock" raw '{"execute":"vm-console","arguments":{"name":"hello","offset":6}}' >"$tmp/out"
+holds "vm console with an offset" grep -q '"data":"from fake vCPU 0\\n","offset":6,"next_offset":23' "$tmp/out"
+ctl vm start hello
+holds "an ended VM can be started again" grep -q "started hello" "$tmp/out"
+ctl vm start spin
+ctl quit
+holds "quit with a spinning VM" grep -q "stopping" "$tmp/out"
+wait "$daemon_pid"
+rc=$?
+daemon_pid=
+holds "vireod stops the spinning VM and exits 0" test $rc -eq 0
+holds "the daemon log shows the stop" grep -q "vm spin: stopped (vireod is shutting down)" "$tmp/daemon.log"
+
+echo "1..$n"
+[ $failed -eq 0 ]

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "cpuid_policy.h"
+#include "errinfo.h"
+#include "log.h"
+#include "module.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* Port I/O: 16-bit port space; log each unclaimed port once, quietly. */
+#define VM_PIO_LIMIT		0x10000
+/* MMIO: log unclaimed accesses once per 4 KiB page. */
+#define VM_MMIO_GRANULE		4096
+
+const char *vm_state_name(enum vm_state state)
+{
+	switch (state) {
+	case VM_STATE_CREATED:	return "created";
+	case VM_STATE_RUNNING:	return "running";
+	case VM_STATE_HALTED:	return "halted";
+	case VM_STATE_STOPPED:	return "stopped";
+	case VM_STATE_CRASHED:	return "crashed";
+	}
+	return "unknown";
+}
+
+static struct vm *vm_alloc(const struct vm_config *cfg, int echo_fd, int notify_fd,
+			   struct errinfo *e)
+{
+	pthread_condattr_t attr;
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm) {
+		errinfo_set(e, ERR_GENERIC, "out of memory");
+		return NULL;
+	}
+	vm->config = *cfg;
+	vm->fd = -1;
+	vm->notify_fd = notify_fd;
+	vm->ram_bytes = vm_config_ram_bytes(cfg);
+	vm->nr_vcpus = cfg->vcpus;
+	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		free(vm);
+		errinfo_set(e, ERR_GENERIC, "out of memory");
+		return NULL;
+	}
+	io_bus_init(&vm->pio, "port I/O", VM_PIO_LIMIT, 1, LOG_LEVEL_DEBUG);
+	io_bus_init(&vm->mmio, "MMIO", 0, VM_MMIO_GRANULE, LOG_LEVEL_WARN);
+	console_init(&vm->console, echo_fd);
+	atomic_init(&vm->stop_requested, false);
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->ended, &attr);
+	pthread_condattr_destroy(&attr);
+	vm->state = VM_STATE_CREATED;
+	return vm;
+}
+
+static int vm_create_on_module(struct vm *vm, const struct module_handle *module,
+			       struct errinfo *e)
+{
+	struct vireo_vm_config vc = { .ram_bytes = vm->ram_bytes };
+	struct vireo_vm_info info;
+	struct vireo_cpuid *policy;
+	int ret;
+
+	vm->fd = ioctl(module->fd, VIREO_CREATE_VM, &vc);
+	if (vm->fd < 0) {
+		errinfo_set(e, ERR_GENERIC, "VIREO_CREATE_VM (%" PRIu64 " MiB): %s",
+			    vm->config.memory_mib, strerror(errno));
+		return -1;
+	}
+	/* The id only links vm-list to the netlink view: not worth failing for. */
+	if (ioctl(vm->fd, VIREO_GET_VM_INFO, &info) < 0)
+		log_warn("vm %s: VIREO_GET_VM_INFO: %s; module VM id unknown",
+			 vm->config.name, strerror(errno));
+	else
+		vm->vm_id = info.vm_id;
+	vm->ram = mmap(NULL, vm->ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vm->fd, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		errinfo_set(e, ERR_GENERIC, "mmap of guest RAM: %s", strerror(errno));
+		return -1;
+	}
+
+	policy = cpuid_policy_build(cpuid_host);
+	if (!policy) {
+		errinfo_set(e, ERR_GENERIC, "out of memory");
+		return -1;
+	}
+	ret = ioctl(vm->fd, VIREO_SET_CPUID, policy);
+	free(policy);
+	if (ret < 0) {
+		errinfo_set(e, ERR_GENERIC, "VIREO_SET_CPUID: %s", strerror(errno));
+		return -1;
+	}
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+		if (!vcpu) {
+			errinfo_set(e, ERR_GENERIC, "out of memory");
+			return -1;
+		}
+		vm->vcpus[i] = vcpu;
+		vcpu->vm = vm;
+		vcpu->id = i;
+		vcpu->fd = ioctl(vm->fd, VIREO_CREATE_VCPU, (unsigned long)i);
+		if (vcpu->fd < 0) {
+			errinfo_set(e, ERR_GENERIC, "VIREO_CREATE_VCPU %u: %s", i, strerror(errno));
+			return -1;
+		}
+		vcpu->run = mmap(NULL, module->run_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, vcpu->fd, 0);
+		if (vcpu->run == MAP_FAILED) {
+			vcpu->run = NULL;
+			errinfo_set(e, ERR_GENERIC, "mmap of vCPU %u exit record: %s",
+				    i, strerror(errno));
+			return -1;
+		}
+		vcpu->run_size = module->run_size;
+	}
+	return 0;
+}
+
+static int vm_create_detached_parts(struct vm *vm, struct errinfo *e)
+{
+	vm->ram = mmap(NULL, vm->ram_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		errinfo_set(e, ERR_GENERIC, "mmap of %" PRIu64 " MiB: %s",
+			    vm->config.memory_mib, strerror(errno));
+		return -1;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+		if (!vcpu) {
+			errinfo_set(e, ERR_GENERIC, "out of memory");
+			return -1;
+		}
+		vm->vcpus[i] = vcpu;
+		vcpu->vm = vm;
+		vcpu->id = i;
+		vcpu->fd = -1;
+		vcpu->run = calloc(1, sizeof(*vcpu->run));
+		if (!vcpu->run) {
+			errinfo_set(e, ERR_GENERIC, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The part common to real and detached VMs: devices, image, registers. */
+static int vm_build(struct vm *vm, struct errinfo *e)
+{
+	if (device_create_all(vm, e) || boot_load_image(&vm->config, vm->ram, vm->ram_bytes, e))
+		return -1;
+	if (vm->fd < 0)
+		return 0;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+		struct vireo_sregs sregs;
+		struct vireo_regs regs;
+
+		boot_vcpu_state(&vm->config, vm->ram_bytes, i, &regs, &sregs);
+		if (ioctl(vcpu->fd, VIREO_SET_SREGS, &sregs) < 0) {
+			errinfo_set(e, ERR_GENERIC, "VIREO_SET_SREGS on vCPU %u: %s",
+				    i, strerror(errno));
+			return -1;
+		}
+		if (ioctl(vcpu->fd, VIREO_SET_REGS, &regs) < 0) {
+			errinfo_set(e, ERR_GENERIC, "VIREO_SET_REGS on vCPU %u: %s",
+				    i, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *module,
+		     int echo_fd, int notify_fd, struct errinfo *e)
+{
+	struct vm *vm = vm_alloc(cfg, echo_fd, notify_fd, e);
+
+	if (!vm)
+		return NULL;
+	if (vm_create_on_module(vm, module, e) || vm_build(vm, e)) {
+		vm_destroy(vm, 0);
+		return NULL;
+	}
+	log_info("vm %s: created (module VM id %u, %" PRIu64 " MiB, %u vCPU%s, %s-mode entry at 0x%" PRIx64 ")",
+		 cfg->name, vm->vm_id, cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
+		 vm_entry_name(cfg->entry), cfg->load_address);
+	return vm;
+}
+
+struct vm *vm_create_detached(const struct vm_config *cfg, struct errinfo *e)
+{
+	struct vm *vm = vm_alloc(cfg, -1, -1, e);
+
+	if (!vm)
+		return NULL;
+	if (vm_create_detached_parts(vm, e) || vm_build(vm, e)) {
+		vm_destroy(vm, 0);
+		return NULL;
+	}
+	return vm;
+}
+
+/* Called with vm->lock held once no vCPU thread is left. */
+static void vm_set_ended_locked(struct vm *vm)
+{
+	if (vm->crashed)
+		vm->state = VM_STATE_CRASHED;
+	else if (vm->vcpus_halted == vm->nr_vcpus)
+		vm->state = VM_STATE_HALTED;
+	else
+		vm->state = VM_STATE_STOPPED;
+	pthread_cond_broadcast(&vm->ended);
+}
+
+int vm_start(struct vm *vm, struct errinfo *e)
+{
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_STATE_CREATED || vm->fd < 0) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' cannot be started", vm->config.name);
+		return -EINVAL;
+	}
+	vm->state = VM_STATE_RUNNING;
+	vm->vcpus_active = vm->nr_vcpus;
+	/*
+	 * Threads are started with the lock held, so a vCPU that crashes at
+	 * once waits in vm_crash() until every thread_started flag is set.
+	 */
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_thread_start(vm->vcpus[i]);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		vm->crashed = true;
+		snprintf(vm->error, sizeof(vm->error), "cannot start vCPU %u thread: %s",
+			 i, strerror(-ret));
+		errinfo_set(e, ERR_GENERIC, "%s", vm->error);
+		atomic_store(&vm->stop_requested, true);
+		for (unsigned int j = 0; j < i; j++)
+			vcpu_kick(vm->vcpus[j]);
+		vm->vcpus_active -= vm->nr_vcpus - i;
+		if (!vm->vcpus_active)
+			vm_set_ended_locked(vm);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vm_request_stop(struct vm *vm, const char *reason)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!atomic_load(&vm->stop_requested))
+		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", reason);
+	atomic_store(&vm->stop_requested, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] && vm->vcpus[i]->run)
+			vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_crash(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->crashed) {
+		vm->crashed = true;
+		va_start(ap, fmt);
+		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	vm_request_stop(vm, "crashed");
+}
+
+void vm_vcpu_ended(struct vm *vm, bool halted)
+{
+	int notify_fd = -1;
+
+	pthread_mutex_lock(&vm->lock);
+	if (halted)
+		vm->vcpus_halted++;
+	if (!--vm->vcpus_active) {
+		vm_set_ended_locked(vm);
+		notify_fd = vm->notify_fd;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (notify_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(notify_fd, &one, sizeof(one)) < 0)
+			log_warn("vm: cannot notify the main loop: %s", strerror(errno));
+	}
+}
+
+bool vm_wait(struct vm *vm, int timeout_ms)
+{
+	struct timespec deadline;
+	bool ended;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms > 0) {
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&vm->lock);
+	while (vm->state == VM_STATE_RUNNING) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&vm->ended, &vm->lock);
+		else if (!timeout_ms ||
+			 pthread_cond_timedwait(&vm->ended, &vm->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	ended = vm->state != VM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return ended;
+}
+
+void vm_release(struct vm *vm)
+{
+	if (vm->released)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (vcpu && vcpu->thread_started && !vcpu->thread_joined) {
+			pthread_join(vcpu->thread, NULL);
+			vcpu->thread_joined = true;
+		}
+	}
+	/* No thread may kick a joined vCPU, nor touch a freed device. */
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			vm->vcpus[i]->thread_started = false;
+	pthread_mutex_unlock(&vm->lock);
+
+	device_destroy_all(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu)
+			continue;
+		if (vcpu->run && vcpu->fd >= 0)
+			munmap(vcpu->run, vcpu->run_size);
+		else
+			free(vcpu->run);
+		if (vcpu->fd >= 0)
+			close(vcpu->fd);
+		free(vcpu);
+		vm->vcpus[i] = NULL;
+	}
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_bytes);
+	vm->ram = NULL;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+	vm->released = true;
+}
+
+void vm_destroy(struct vm *vm, int timeout_ms)
+{
+	if (!vm)
+		return;
+	if (vm_get_state(vm, NULL, 0) == VM_STATE_RUNNING) {
+		vm_request_stop(vm, "destroyed");
+		if (!vm_wait(vm, timeout_ms)) {
+			/* Freeing under running threads would be worse than a leak. */
+			log_error("vm %s: vCPUs did not stop within %d ms; leaking the VM",
+				  vm->config.name, timeout_ms);
+			return;
+		}
+	}
+	vm_release(vm);
+	io_bus_destroy(&vm->pio);
+	io_bus_destroy(&vm->mmio);
+	console_destroy(&vm->console);
+	pthread_cond_destroy(&vm->ended);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm->vcpus);
+	free(vm);
+}
+
+enum vm_state vm_get_state(struct vm *vm, char *error, size_t error_len)
+{
+	enum vm_state state;
+
+	pthread_mutex_lock(&vm->lock);
+	state = vm->state;
+	if (error && error_len) {
+		if (state == VM_STATE_CRASHED)
+			snprintf(error, error_len, "%s", vm->error);
+		else if (state == VM_STATE_STOPPED)
+			snprintf(error, error_len, "%s", vm->stop_reason);
+		else
+			error[0] = '\0';
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return state;
+}
