@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The demo: `daemon/vireod --run daemon/examples/hello.json` boots the hello
+# guest, whose greeting must reach vireod's stdout (the guest console), and
+# vireod must end on its own with status 0 (every vCPU halted).  Run as root from the repository root; loads
+# vireo.ko if needed and leaves the module state as it found it.
+
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/tap.sh
+
+KO=kmod/vireo.ko
+VIREOD=daemon/vireod
+CONFIG=daemon/examples/hello.json
+GREETING="Hello from a Vireo guest!"
+TIMEOUT=60
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+[ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
+[ -f "$CONFIG" ] || tap_skip_all "$CONFIG missing"
+grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
+
+loaded_here=0
+out=$(mktemp)
+err=$(mktemp)
+cleanup() {
+	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
+	rm -f "$out" "$err"
+}
+trap cleanup EXIT
+
+if ! vireo_loaded; then
+	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
+	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
+	loaded_here=1
+fi
+vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+
+tap_plan 3
+kmsg_mark demo
+# vireod stops the VM itself after --timeout (status 124); timeout(1) is
+# only the backstop.
+timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$CONFIG" --timeout $TIMEOUT \
+	>"$out" 2>"$err" </dev/null
+rc=$?
+tap_diag "vireod --run $CONFIG: exit status $rc; guest console (stdout):"
+head -n 100 "$out" | tap_diag_file
+tap_diag "vireod log (stderr):"
+tail -n 50 "$err" | tap_diag_file
+
+[ $rc -ne 124 ] && [ $rc -ne 137 ]
+tap_result "vireod --run ends on its own within ${TIMEOUT}s" $?
+grep -qF "$GREETING" "$out"
+tap_result "the greeting \"$GREETING\" reaches vireod's stdout" $?
+[ $rc -eq 0 ]
+tap_result "vireod exits with status 0 (every vCPU halted)" $?
+if [ $TAP_FAILED = 1 ]; then
+	tap_diag "kernel log since the demo started:"
+	kmsg_since | grep -i vireo | tail -n 50 | tap_diag_file
+fi
+tap_done

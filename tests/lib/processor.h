@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * x86 instructions for guest code, as inline functions.
+ */
+#ifndef VIREO_TEST_PROCESSOR_H
+#define VIREO_TEST_PROCESSOR_H
+
+#include <stdint.h>
+
+#define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	asm volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+	return v;
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+	return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+	return v;
+}
+
+static inline void hlt(void)
+{
+	asm volatile("hlt" : : : "memory");
+}
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(uint32_t function, uint32_t index)
+{
+	struct cpuid_regs r;
+
+	asm volatile("cpuid"
+		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+		     : "a"(function), "c"(index) : "memory");
+	return r;
+}
+
+/* VMMCALL (0f 01 d9): nr in RAX, args in RBX, RCX, RDX, RSI, RDI. */
+static inline uint64_t vmmcall(uint64_t nr, uint64_t a0, uint64_t a1,
+			       uint64_t a2, uint64_t a3, uint64_t a4)
+{
+	uint64_t ret;
+
+	asm volatile(".byte 0x0f, 0x01, 0xd9"
+		     : "=a"(ret)
+		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3), "D"(a4)
+		     : "memory");
+	return ret;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return lo | ((uint64_t)hi << 32);
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr"
+		     : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+		     : "memory");
+}
+
+#endif /* VIREO_TEST_PROCESSOR_H */
