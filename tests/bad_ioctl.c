@@ -163,7 +163,7 @@ TEST(unknown_ioctls_are_enotty)
 		/* Right number, wrong size: not the same command. */
 		_IOW(VIREO_IOCTL_TYPE, 0x01, uint32_t),
 		_IOR(VIREO_IOCTL_TYPE, 0x20, uint32_t),
-		_IOW(VIREO_IOCTL_TYPE, 0x11, uint64_t),
+		_IOW(VIREO_IOCTL_TYPE, 0x11, uint32_t),	/* SET_CPUID has 8 */
 		/* Another driver's type. */
 		_IO('K', 0x01),
 		_IOR(0xAE, 0x00, int),
@@ -375,9 +375,9 @@ TEST(set_sregs_validates)
 	bad.efer |= X86_EFER_SVME;
 	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, VIREO_SET_SREGS, &bad));
 	EXPECT_EQ(EINVAL, errno);
-	/* CR4.OSXSAVE (bit 18) is not supported. */
+	/* CR4.VMXE (bit 13): the guest gets no nested virtualization. */
 	bad = good;
-	bad.cr4 |= 1ULL << 18;
+	bad.cr4 |= 1ULL << 13;
 	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, VIREO_SET_SREGS, &bad));
 	EXPECT_EQ(EINVAL, errno);
 	/* Long mode without PAE. */

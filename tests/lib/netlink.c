@@ -463,6 +463,13 @@ static int parse_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+static int accept_any_seq(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
 			int timeout_ms)
 {
@@ -473,6 +480,11 @@ int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, parse_event, &w);
+	/*
+	 * A fresh callback set checks sequence numbers again (the socket's
+	 * disabled check lives in the socket's own set): events carry seq 0.
+	 */
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, accept_any_seq, NULL);
 	while (!w.found) {
 		struct pollfd pfd = { .fd = nl_socket_get_fd(ev->sock),
 				      .events = POLLIN };
