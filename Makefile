@@ -42,7 +42,7 @@ VM_ARGS = $(if $(T),--test $(T)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 # may use what the daemon build produced.
 all:
 	$(MAKE) module
-	$(MAKE) -C daemon
+	$(MAKE) -C daemon all test-build
 	$(MAKE) -C tests
 
 module:
