@@ -22,19 +22,60 @@ atomic_t vireo_vms_live = ATOMIC_INIT(0);
 
 static enum cpuhp_state vireo_cpuhp_state;
 
+long vireo_ioctl_dispatch(const struct vireo_ioctl_desc *table,
+			  unsigned int n, void *obj, struct mutex *lock,
+			  unsigned int cmd, unsigned long arg)
+{
+	const struct vireo_ioctl_desc *desc = NULL;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < n; i++) {
+		if (table[i].cmd == cmd) {
+			desc = &table[i];
+			break;
+		}
+	}
+	if (!desc)
+		return -ENOTTY;
+	if (!(desc->flags & VIREO_IOCTL_LOCKED))
+		return desc->handler(obj, arg);
+	if (WARN_ON_ONCE(!lock))
+		return -EINVAL;
+	if (mutex_lock_killable(lock))
+		return -EINTR;
+	ret = desc->handler(obj, arg);
+	mutex_unlock(lock);
+	return ret;
+}
+
+static long vireo_dev_api_version(void *unused, unsigned long arg)
+{
+	return arg ? -EINVAL : VIREO_API_VERSION;
+}
+
+static long vireo_dev_run_size(void *unused, unsigned long arg)
+{
+	return arg ? -EINVAL : PAGE_SIZE;
+}
+
+static long vireo_dev_create(void *unused, unsigned long arg)
+{
+	return vireo_dev_create_vm(arg);
+}
+
+static const struct vireo_ioctl_desc vireo_dev_ioctls[] = {
+	{ VIREO_GET_API_VERSION,	0, vireo_dev_api_version },
+	{ VIREO_GET_RUN_SIZE,		0, vireo_dev_run_size },
+	{ VIREO_CREATE_VM,		0, vireo_dev_create },
+};
+
 static long vireo_dev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
-	switch (cmd) {
-	case VIREO_GET_API_VERSION:
-		return arg ? -EINVAL : VIREO_API_VERSION;
-	case VIREO_GET_RUN_SIZE:
-		return arg ? -EINVAL : PAGE_SIZE;
-	case VIREO_CREATE_VM:
-		return vireo_dev_create_vm(arg);
-	default:
-		return -ENOTTY;
-	}
+	return vireo_ioctl_dispatch(vireo_dev_ioctls,
+				    ARRAY_SIZE(vireo_dev_ioctls), NULL, NULL,
+				    cmd, arg);
 }
 
 static const struct file_operations vireo_dev_fops = {

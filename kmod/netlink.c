@@ -99,19 +99,29 @@ cancel:
 	return -EMSGSIZE;
 }
 
-static int vireo_nl_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
+/* The VM a request names by VIREO_NL_ATTR_VM_ID, referenced, or an ERR_PTR. */
+static struct vireo_vm *vireo_nl_request_vm(struct genl_info *info)
 {
 	struct vireo_vm *vm;
-	struct sk_buff *msg;
-	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, VIREO_NL_ATTR_VM_ID))
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
 	vm = vireo_vm_get_by_id(nla_get_u32(info->attrs[VIREO_NL_ATTR_VM_ID]));
 	if (!vm) {
 		NL_SET_ERR_MSG(info->extack, "no VM with this id");
-		return -ENOENT;
+		return ERR_PTR(-ENOENT);
 	}
+	return vm;
+}
+
+static int vireo_nl_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vireo_vm *vm = vireo_nl_request_vm(info);
+	struct sk_buff *msg;
+	int ret;
+
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg) {
 		ret = -ENOMEM;
@@ -183,16 +193,11 @@ nospace:
 
 static int vireo_nl_stop_vm_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct vireo_vm *vm;
+	struct vireo_vm *vm = vireo_nl_request_vm(info);
 	u32 i;
 
-	if (GENL_REQ_ATTR_CHECK(info, VIREO_NL_ATTR_VM_ID))
-		return -EINVAL;
-	vm = vireo_vm_get_by_id(nla_get_u32(info->attrs[VIREO_NL_ATTR_VM_ID]));
-	if (!vm) {
-		NL_SET_ERR_MSG(info->extack, "no VM with this id");
-		return -ENOENT;
-	}
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
 	vireo_vm_set_state(vm, VIREO_VM_STATE_STOPPED);
 	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
 		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);

@@ -128,56 +128,62 @@ static int vireo_vcpu_run(struct vireo_vcpu *vcpu)
 	return ret;
 }
 
+static long vireo_ioctl_get_regs(void *obj, unsigned long arg)
+{
+	struct vireo_regs regs = {};
+
+	vireo_get_regs(obj, &regs);
+	return copy_to_user((void __user *)arg, &regs, sizeof(regs)) ? -EFAULT : 0;
+}
+
+static long vireo_ioctl_set_regs(void *obj, unsigned long arg)
+{
+	struct vireo_regs regs;
+
+	if (copy_from_user(&regs, (void __user *)arg, sizeof(regs)))
+		return -EFAULT;
+	return vireo_set_regs(obj, &regs);
+}
+
+static long vireo_ioctl_get_sregs(void *obj, unsigned long arg)
+{
+	struct vireo_sregs sregs = {};
+
+	vireo_ops->get_sregs(obj, &sregs);
+	return copy_to_user((void __user *)arg, &sregs, sizeof(sregs)) ? -EFAULT : 0;
+}
+
+static long vireo_ioctl_set_sregs(void *obj, unsigned long arg)
+{
+	struct vireo_sregs sregs;
+
+	if (copy_from_user(&sregs, (void __user *)arg, sizeof(sregs)))
+		return -EFAULT;
+	return vireo_ops->set_sregs(obj, &sregs);
+}
+
+static long vireo_ioctl_run(void *obj, unsigned long arg)
+{
+	return arg ? -EINVAL : vireo_vcpu_run(obj);
+}
+
+/* Every vCPU command runs under vcpu->mutex. */
+static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
+	{ VIREO_GET_REGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_regs },
+	{ VIREO_SET_REGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_regs },
+	{ VIREO_GET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_sregs },
+	{ VIREO_SET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_sregs },
+	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
+};
+
 static long vireo_vcpu_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
 	struct vireo_vcpu *vcpu = file->private_data;
-	void __user *argp = (void __user *)arg;
-	struct vireo_regs regs;
-	struct vireo_sregs sregs;
-	long ret;
 
-	/* Reject unknown commands before taking the lock. */
-	switch (cmd) {
-	case VIREO_GET_REGS: case VIREO_SET_REGS:
-	case VIREO_GET_SREGS: case VIREO_SET_SREGS:
-	case VIREO_RUN:
-		break;
-	default:
-		return -ENOTTY;
-	}
-
-	if (mutex_lock_killable(&vcpu->mutex))
-		return -EINTR;
-
-	switch (cmd) {
-	case VIREO_GET_REGS:
-		memset(&regs, 0, sizeof(regs));
-		vireo_get_regs(vcpu, &regs);
-		ret = copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
-		break;
-	case VIREO_SET_REGS:
-		ret = copy_from_user(&regs, argp, sizeof(regs)) ? -EFAULT :
-		      vireo_set_regs(vcpu, &regs);
-		break;
-	case VIREO_GET_SREGS:
-		memset(&sregs, 0, sizeof(sregs));
-		vireo_ops->get_sregs(vcpu, &sregs);
-		ret = copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
-		break;
-	case VIREO_SET_SREGS:
-		ret = copy_from_user(&sregs, argp, sizeof(sregs)) ? -EFAULT :
-		      vireo_ops->set_sregs(vcpu, &sregs);
-		break;
-	case VIREO_RUN:
-		ret = arg ? -EINVAL : vireo_vcpu_run(vcpu);
-		break;
-	default:
-		ret = -ENOTTY;
-	}
-
-	mutex_unlock(&vcpu->mutex);
-	return ret;
+	return vireo_ioctl_dispatch(vireo_vcpu_ioctls,
+				    ARRAY_SIZE(vireo_vcpu_ioctls), vcpu,
+				    &vcpu->mutex, cmd, arg);
 }
 
 static vm_fault_t vireo_run_fault(struct vm_fault *vmf)

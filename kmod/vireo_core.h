@@ -169,6 +169,24 @@ struct vireo_backend_ops {
 	bool (*tdp_present)(u64 entry);
 };
 
+/*
+ * Declarative ioctl tables (one per fd type): each entry names its command
+ * and whether it needs the object's mutex; vireo_ioctl_dispatch() is the one
+ * prologue that finds the entry, takes the lock and calls the handler.
+ * Unknown commands get -ENOTTY without taking anything.
+ */
+#define VIREO_IOCTL_LOCKED	BIT(0)
+
+struct vireo_ioctl_desc {
+	unsigned int cmd;
+	unsigned int flags;
+	long (*handler)(void *obj, unsigned long arg);
+};
+
+long vireo_ioctl_dispatch(const struct vireo_ioctl_desc *table,
+			  unsigned int n, void *obj, struct mutex *lock,
+			  unsigned int cmd, unsigned long arg);
+
 extern const struct vireo_backend_ops *vireo_ops;
 extern const struct vireo_backend_ops svm_backend_ops;
 

@@ -77,8 +77,10 @@ void vireo_vm_set_state(struct vireo_vm *vm, enum vireo_vm_state state)
 			    VIREO_NL_EVENT_VM_STOPPED);
 }
 
-static long vireo_vm_set_cpuid(struct vireo_vm *vm, void __user *argp)
+static long vireo_vm_set_cpuid(void *obj, unsigned long arg)
 {
+	struct vireo_vm *vm = obj;
+	void __user *argp = (void __user *)arg;
 	struct vireo_cpuid hdr;
 	struct vireo_cpuid_entry *entries = NULL;
 	u32 i;
@@ -111,8 +113,10 @@ static long vireo_vm_set_cpuid(struct vireo_vm *vm, void __user *argp)
 	return 0;
 }
 
-static long vireo_vm_get_cpuid(struct vireo_vm *vm, void __user *argp)
+static long vireo_vm_get_cpuid(void *obj, unsigned long arg)
 {
+	struct vireo_vm *vm = obj;
+	void __user *argp = (void __user *)arg;
 	struct vireo_cpuid hdr;
 	long ret = 0;
 
@@ -137,8 +141,9 @@ static long vireo_vm_get_cpuid(struct vireo_vm *vm, void __user *argp)
 	return ret;
 }
 
-static long vireo_vm_get_info(struct vireo_vm *vm, void __user *argp)
+static long vireo_vm_get_info(void *obj, unsigned long arg)
 {
+	struct vireo_vm *vm = obj;
 	struct vireo_vm_info info = {
 		.vm_id = vm->id,
 		.nr_vcpus = READ_ONCE(vm->nr_vcpus),
@@ -146,27 +151,28 @@ static long vireo_vm_get_info(struct vireo_vm *vm, void __user *argp)
 		.pages_present = atomic64_read(&vm->pages_present),
 	};
 
-	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+	return copy_to_user((void __user *)arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
+
+static long vireo_vm_create_vcpu(void *obj, unsigned long arg)
+{
+	return vireo_vcpu_create(obj, arg);
+}
+
+/* VM-fd commands take vm->lock themselves, around the shared state only. */
+static const struct vireo_ioctl_desc vireo_vm_ioctls[] = {
+	{ VIREO_CREATE_VCPU,	0, vireo_vm_create_vcpu },
+	{ VIREO_SET_CPUID,	0, vireo_vm_set_cpuid },
+	{ VIREO_GET_CPUID,	0, vireo_vm_get_cpuid },
+	{ VIREO_GET_VM_INFO,	0, vireo_vm_get_info },
+};
 
 static long vireo_vm_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
-	struct vireo_vm *vm = file->private_data;
-	void __user *argp = (void __user *)arg;
-
-	switch (cmd) {
-	case VIREO_CREATE_VCPU:
-		return vireo_vcpu_create(vm, arg);
-	case VIREO_SET_CPUID:
-		return vireo_vm_set_cpuid(vm, argp);
-	case VIREO_GET_CPUID:
-		return vireo_vm_get_cpuid(vm, argp);
-	case VIREO_GET_VM_INFO:
-		return vireo_vm_get_info(vm, argp);
-	default:
-		return -ENOTTY;
-	}
+	return vireo_ioctl_dispatch(vireo_vm_ioctls,
+				    ARRAY_SIZE(vireo_vm_ioctls),
+				    file->private_data, NULL, cmd, arg);
 }
 
 static int vireo_vm_mmap(struct file *file, struct vm_area_struct *vma)
