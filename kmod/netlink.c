@@ -26,6 +26,8 @@ static const char *const vireo_stat_names[VIREO_STAT_MAX] = {
 	[VIREO_STAT_CPUID]		= "kernel_cpuid",
 	[VIREO_STAT_NPF_MAP]		= "kernel_npf_map",
 	[VIREO_STAT_HOST_INTR]		= "kernel_host_intr",
+	[VIREO_STAT_MSR]		= "kernel_msr",
+	[VIREO_STAT_MSR_GP]		= "kernel_msr_gp",
 };
 
 /* Only what user space may send; everything else is rejected (strict). */

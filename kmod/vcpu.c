@@ -255,6 +255,8 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
 	vcpu->id = id;
 	mutex_init(&vcpu->mutex);
 	vcpu->rflags = VIREO_RFLAGS_FIXED1;
+	vcpu->tsc_offset = vm->tsc_offset;	/* one guest TSC for all vCPUs */
+	vireo_msr_reset(vcpu);
 
 	ret = -ENOMEM;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);

@@ -41,6 +41,8 @@ enum vireo_stat {
 	VIREO_STAT_CPUID = VIREO_STAT_KERNEL_BASE,
 	VIREO_STAT_NPF_MAP,		/* nested page fault mapped RAM */
 	VIREO_STAT_HOST_INTR,		/* host interrupt / NMI */
+	VIREO_STAT_MSR,			/* RDMSR/WRMSR emulated */
+	VIREO_STAT_MSR_GP,		/* RDMSR/WRMSR answered with #GP */
 	VIREO_STAT_MAX
 };
 
@@ -74,6 +76,21 @@ struct vireo_paging {
 
 struct vireo_vm;
 
+#define VIREO_MSR_AMD_CFG	6
+
+/* Guest MSRs that live in neither the VMCB nor the VMCS (msr.c). */
+struct vireo_msrs {
+	u64 apic_base;
+	u64 misc_enable;
+	u64 mtrr_def_type;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[16];
+	u64 tsc_aux;
+	u64 ucode_rev;
+	u64 amd_cfg[VIREO_MSR_AMD_CFG];
+	u64 scratch;			/* constant-valued MSRs, see msr.c */
+};
+
 /*
  * One vCPU.  Created by VIREO_CREATE_VCPU, freed when its VM is destroyed
  * (a vCPU fd holds a reference to the VM, so the VM outlives every fd).
@@ -94,6 +111,9 @@ struct vireo_vcpu {
 	struct vireo_mmio_insn pending_insn;
 	u8 pending_io_size;
 	unsigned long pending_next_rip;
+
+	struct vireo_msrs msrs;		/* under mutex */
+	s64 tsc_offset;			/* guest TSC = host TSC + offset */
 
 	/* Guest FPU/SIMD state (XSAVE or FXSAVE layout), see fpu.c. */
 	struct fxregs_state *guest_fpu;
@@ -140,6 +160,7 @@ struct vireo_vm {
 	atomic64_t tdp_pages;
 
 	atomic_t state;			/* enum vireo_vm_state */
+	s64 tsc_offset;			/* initial guest TSC offset, immutable */
 	void *backend;
 };
 
@@ -163,6 +184,12 @@ struct vireo_backend_ops {
 	void (*get_paging)(struct vireo_vcpu *vcpu, struct vireo_paging *pg);
 	/* Enter the guest once and handle the exit: VIREO_RESUME/TO_USER/-err */
 	int (*run)(struct vireo_vcpu *vcpu);
+	/* MSRs kept in the VMCB/VMCS: 0, -ENOENT (unknown), -EINVAL (refused) */
+	int (*get_msr)(struct vireo_vcpu *vcpu, u32 index, u64 *value);
+	int (*set_msr)(struct vireo_vcpu *vcpu, u32 index, u64 value);
+	/* Deliver an exception on the next entry (a fault: RIP unchanged). */
+	void (*queue_exception)(struct vireo_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code);
 	/* Nested page-table entry formats. */
 	u64 (*tdp_table_entry)(u64 table_pa);
 	u64 (*tdp_leaf_entry)(u64 page_pa);
@@ -215,6 +242,13 @@ int vireo_fpu_init(struct vireo_vcpu *vcpu);
 void vireo_fpu_free(struct vireo_vcpu *vcpu);
 void vireo_fpu_enter(struct vireo_vcpu *vcpu);
 void vireo_fpu_exit(struct vireo_vcpu *vcpu);
+
+/* msr.c */
+void vireo_msr_reset(struct vireo_vcpu *vcpu);
+int vireo_msr_get(struct vireo_vcpu *vcpu, u32 index, u64 *value);
+int vireo_msr_set(struct vireo_vcpu *vcpu, u32 index, u64 value);
+int vireo_emulate_msr(struct vireo_vcpu *vcpu, bool write);
+int vireo_emulate_rdtscp(struct vireo_vcpu *vcpu);
 
 /* mem.c: guest memory */
 struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);

@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>
 
 #include "vireo_core.h"
 
@@ -231,6 +232,7 @@ long vireo_dev_create_vm(unsigned long arg)
 	mutex_init(&vm->mmu_lock);
 	xa_init(&vm->pages);
 	atomic_set(&vm->state, VIREO_VM_STATE_RUNNABLE);
+	vm->tsc_offset = -(s64)rdtsc();		/* the guest TSC starts at 0 */
 
 	ret = vireo_tdp_init(vm);
 	if (ret)

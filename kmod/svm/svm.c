@@ -34,6 +34,37 @@ static DEFINE_PER_CPU(struct svm_cpu_data, svm_cpu);
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
 
+/*
+ * MSRs VMLOAD/VMSAVE switch on every entry and exit (15.5.2): the guest may
+ * use them directly, everything else exits.
+ */
+static const u32 svm_passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/* The permission map's three 8 KiB-MSR ranges, 2 bits each (15.11). */
+static void svm_msrpm_passthrough(void)
+{
+	static const u32 range_base[] = { 0, 0xc0000000, 0xc0010000 };
+	u8 *map = page_address(svm_msrpm);
+	unsigned int i, r;
+
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++) {
+		u32 msr = svm_passthrough_msrs[i];
+
+		for (r = 0; r < ARRAY_SIZE(range_base); r++) {
+			u32 bit;
+
+			if (msr < range_base[r] || msr - range_base[r] >= 0x2000)
+				continue;
+			bit = (r * 0x2000 + (msr - range_base[r])) * 2;
+			map[bit / 8] &= ~(3 << (bit % 8));	/* read and write */
+		}
+	}
+}
+
 static int svm_hardware_setup(void)
 {
 	u32 eax, ebx, ecx, edx;
@@ -71,6 +102,7 @@ static int svm_hardware_setup(void)
 	}
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << get_order(SVM_IOPM_SIZE));
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << get_order(SVM_MSRPM_SIZE));
+	svm_msrpm_passthrough();
 
 	pr_info(VIREO_LOG_PREFIX "SVM: NPT, %u ASIDs, NRIP-save %s, decode assists %s\n",
 		ebx, svm_caps.nrips ? "yes" : "no (fixed lengths)",
@@ -234,7 +266,8 @@ static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE |
 			     SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_RDTSCP |
+			     SVM_INTERCEPT_MONITOR |
 			     SVM_INTERCEPT_MWAIT |
 			     /* XCR0 is not switched by VMRUN: keep the host's. */
 			     SVM_INTERCEPT_XSETBV;
@@ -439,6 +472,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vmcb->save.rsp = vcpu->regs[VCPU_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	vmcb->control.tsc_offset = vcpu->tsc_offset;
 	/* No VMCB state is cached across runs: the vCPU may change CPU. */
 	vmcb->control.clean = 0;
 
@@ -479,6 +513,69 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	return svm_handle_exit(vcpu);
 }
 
+#define EFER_GUEST_WRITABLE	(EFER_SCE | EFER_LME | EFER_NX)
+
+static int svm_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		*value = s->efer & ~EFER_SVME_BIT;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*value = s->g_pat;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Each PAT entry must be a defined memory type: 0, 1, 4, 5, 6 or 7. */
+static bool svm_pat_valid(u64 pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+static int svm_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		/* LMA is the processor's; LME may not change under paging. */
+		if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+			return -EINVAL;
+		if ((s->cr0 & X86_CR0_PG) &&
+		    ((value ^ s->efer) & EFER_LME))
+			return -EINVAL;
+		s->efer = (value & EFER_GUEST_WRITABLE) | (s->efer & EFER_LMA) |
+			  EFER_SVME_BIT;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		if (!svm_pat_valid(value))
+			return -EINVAL;
+		s->g_pat = value;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void svm_queue_exception(struct vireo_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error_code)
+{
+	to_svm(vcpu)->vmcb->control.event_inj =
+		vector | SVM_EVTINJ_TYPE_EXCEPT | SVM_EVTINJ_VALID |
+		(has_error ? SVM_EVTINJ_VALID_ERR | ((u64)error_code << 32) : 0);
+}
+
 /* NPT entries use the long-mode page-table format (15.25.5). */
 #define NPT_P	BIT_ULL(0)
 #define NPT_RW	BIT_ULL(1)
@@ -513,6 +610,9 @@ const struct vireo_backend_ops svm_backend_ops = {
 	.set_sregs		= svm_set_sregs,
 	.get_paging		= svm_get_paging,
 	.run			= svm_run,
+	.get_msr		= svm_get_msr,
+	.set_msr		= svm_set_msr,
+	.queue_exception	= svm_queue_exception,
 	.tdp_table_entry	= svm_tdp_table_entry,
 	.tdp_leaf_entry		= svm_tdp_leaf_entry,
 	.tdp_present		= svm_tdp_present,

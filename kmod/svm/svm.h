@@ -45,6 +45,7 @@
 #define SVM_INTERCEPT_STGI	BIT(4)
 #define SVM_INTERCEPT_CLGI	BIT(5)
 #define SVM_INTERCEPT_SKINIT	BIT(6)
+#define SVM_INTERCEPT_RDTSCP	BIT(7)
 #define SVM_INTERCEPT_MONITOR	BIT(10)
 #define SVM_INTERCEPT_MWAIT	BIT(11)
 #define SVM_INTERCEPT_XSETBV	BIT(13)
@@ -60,6 +61,7 @@
 #define SVM_EXIT_SHUTDOWN	0x07f
 #define SVM_EXIT_VMRUN		0x080
 #define SVM_EXIT_VMMCALL	0x081
+#define SVM_EXIT_RDTSCP		0x087
 #define SVM_EXIT_NPF		0x400
 #define SVM_EXIT_MAX		0x400
 #define SVM_EXIT_INVALID	((u64)-1)
@@ -77,6 +79,11 @@
 #define SVM_NP_ENABLE		BIT_ULL(0)
 #define SVM_TLB_FLUSH_NONE	0
 #define SVM_TLB_FLUSH_ALL	1
+
+/* EVENTINJ (APM vol. 2, 15.20) */
+#define SVM_EVTINJ_VALID	BIT_ULL(31)
+#define SVM_EVTINJ_VALID_ERR	BIT_ULL(11)
+#define SVM_EVTINJ_TYPE_EXCEPT	(3ULL << 8)
 
 /* Segment attribute bits, the 12-bit packed form (APM vol. 2, 15.5.1) */
 #define SVM_ATTR_TYPE_MASK	0xf

@@ -7,7 +7,8 @@
  *
  * Instruction lengths: the CPUs Vireo is tested on have no NRIP-save, so
  * the length of each intercepted instruction is fixed by its encoding
- * (CPUID 2, HLT 1, VMMCALL 3), and IOIO gives the next RIP in EXITINFO2.
+ * (CPUID 2, HLT 1, RDMSR/WRMSR 2, VMMCALL 3, RDTSCP 3), and IOIO gives
+ * the next RIP in EXITINFO2.
  */
 #include <linux/kernel.h>
 
@@ -81,6 +82,17 @@ static int svm_exit_vmmcall(struct vireo_vcpu *vcpu)
 	return vireo_emulate_hypercall(vcpu, 3);	/* 0f 01 d9 */
 }
 
+static int svm_exit_msr(struct vireo_vcpu *vcpu)
+{
+	/* EXITINFO1: 0 for RDMSR, 1 for WRMSR (15.11). */
+	return vireo_emulate_msr(vcpu, to_svm(vcpu)->vmcb->control.exit_info1 & 1);
+}
+
+static int svm_exit_rdtscp(struct vireo_vcpu *vcpu)
+{
+	return vireo_emulate_rdtscp(vcpu);
+}
+
 static void svm_dump_vmcb(struct vireo_vcpu *vcpu, const char *why)
 {
 	const struct vmcb *v = to_svm(vcpu)->vmcb;
@@ -116,6 +128,8 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
 	[SVM_EXIT_IOIO]		= svm_exit_ioio,
+	[SVM_EXIT_MSR]		= svm_exit_msr,
+	[SVM_EXIT_RDTSCP]	= svm_exit_rdtscp,
 	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
 	[SVM_EXIT_VMMCALL]	= svm_exit_vmmcall,
 	[SVM_EXIT_NPF]		= svm_exit_npf,
