@@ -103,6 +103,21 @@ int vireo_exit_internal(struct vireo_vcpu *vcpu, u32 suberror, u64 gpa,
 	return VIREO_TO_USER;
 }
 
+/*
+ * HLT (f4, already stepped over by the backend).  Without an in-kernel
+ * LAPIC nothing could wake the vCPU, so user space gets the exit; with one,
+ * the vCPU sleeps in the run loop until an interrupt is due.
+ */
+int vireo_emulate_hlt(struct vireo_vcpu *vcpu)
+{
+	if (!vcpu->lapic) {
+		vcpu->run->exit_reason = VIREO_EXIT_HLT;
+		return VIREO_TO_USER;
+	}
+	vcpu->activity = VIREO_HALTED;
+	return VIREO_RESUME;
+}
+
 int vireo_emulate_hypercall(struct vireo_vcpu *vcpu, unsigned int insn_len)
 {
 	struct vireo_run *run = vcpu->run;
@@ -147,6 +162,23 @@ static int vireo_fetch_insn(struct vireo_vcpu *vcpu,
 	return got ? 0 : -EFAULT;
 }
 
+static void vireo_write_reg(struct vireo_vcpu *vcpu, unsigned int reg,
+			    bool high_byte, unsigned int size, u64 value);
+
+/* Put the value an MMIO load read into its register; step past the insn. */
+static void vireo_finish_mmio_read(struct vireo_vcpu *vcpu,
+				   const struct vireo_mmio_insn *insn,
+				   u64 value, unsigned long next_rip)
+{
+	if (insn->access_size < 8)
+		value &= (1ULL << (insn->access_size * 8)) - 1;
+	if (insn->sign_extend)
+		value = insn->access_size == 1 ? (u64)(s64)(s8)value :
+						  (u64)(s64)(s16)value;
+	vireo_write_reg(vcpu, insn->reg, insn->high_byte, insn->reg_size, value);
+	vcpu->rip = next_rip;
+}
+
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 {
 	struct vireo_run *run = vcpu->run;
@@ -154,7 +186,7 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 	struct vireo_paging pg;
 	u8 bytes[INSN_MAX_LEN];
 	unsigned int nbytes;
-	u64 value;
+	u64 value = 0;
 
 	vireo_ops->get_paging(vcpu, &pg);
 	if (vireo_fetch_insn(vcpu, &pg, bytes, &nbytes))
@@ -162,6 +194,28 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 	if (vireo_decode_mmio(bytes, nbytes, &pg, insn))
 		return vireo_exit_internal(vcpu, VIREO_INTERNAL_DECODE, gpa,
 					   bytes, nbytes);
+
+	if (insn->is_write) {
+		if (insn->has_imm)
+			value = insn->imm;
+		else if (insn->high_byte)
+			value = vcpu->regs[insn->reg - 4] >> 8;
+		else
+			value = vcpu->regs[insn->reg];
+		if (insn->access_size < 8)
+			value &= (1ULL << (insn->access_size * 8)) - 1;
+	}
+
+	/* The local APIC page is emulated in the kernel (lapic.c). */
+	if (vireo_lapic_mmio(vcpu, gpa, insn->access_size, insn->is_write,
+			     &value)) {
+		if (insn->is_write)
+			vcpu->rip += insn->len;
+		else
+			vireo_finish_mmio_read(vcpu, insn, value,
+					       vcpu->rip + insn->len);
+		return VIREO_RESUME;
+	}
 
 	run->exit_reason = VIREO_EXIT_MMIO;
 	memset(&run->mmio, 0, sizeof(run->mmio));
@@ -174,15 +228,6 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 		vcpu->pending_next_rip = vcpu->rip + insn->len;
 		return VIREO_TO_USER;
 	}
-
-	if (insn->has_imm)
-		value = insn->imm;
-	else if (insn->high_byte)
-		value = vcpu->regs[insn->reg - 4] >> 8;
-	else
-		value = vcpu->regs[insn->reg];
-	if (insn->access_size < 8)
-		value &= (1ULL << (insn->access_size * 8)) - 1;
 	run->mmio.data = value;
 	vcpu->rip += insn->len;
 	return VIREO_TO_USER;
@@ -241,7 +286,6 @@ void vireo_complete_pending(struct vireo_vcpu *vcpu)
 {
 	struct vireo_run *run = vcpu->run;
 	struct vireo_mmio_insn *insn = &vcpu->pending_insn;
-	u64 value;
 
 	switch (vcpu->pending) {
 	case VIREO_PENDING_NONE:
@@ -252,15 +296,8 @@ void vireo_complete_pending(struct vireo_vcpu *vcpu)
 		vcpu->rip = vcpu->pending_next_rip;
 		break;
 	case VIREO_PENDING_MMIO_READ:
-		value = run->mmio.data;
-		if (insn->access_size < 8)
-			value &= (1ULL << (insn->access_size * 8)) - 1;
-		if (insn->sign_extend)
-			value = insn->access_size == 1 ? (u64)(s64)(s8)value :
-							  (u64)(s64)(s16)value;
-		vireo_write_reg(vcpu, insn->reg, insn->high_byte,
-				insn->reg_size, value);
-		vcpu->rip = vcpu->pending_next_rip;
+		vireo_finish_mmio_read(vcpu, insn, run->mmio.data,
+				       vcpu->pending_next_rip);
 		break;
 	case VIREO_PENDING_HYPERCALL:
 		vcpu->regs[VCPU_RAX] = run->hypercall.ret;

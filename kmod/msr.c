@@ -119,10 +119,15 @@ int vireo_msr_get(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 	u64 *slot;
 	bool ro;
 
+	int ret;
+
 	if (index == MSR_IA32_TSC) {
 		*value = rdtsc() + vcpu->tsc_offset;
 		return 0;
 	}
+	ret = vireo_lapic_msr(vcpu, index, false, value);
+	if (ret != -ENOENT)
+		return ret;
 	slot = vireo_msr_slot(vcpu, index, &ro);
 	if (slot) {
 		*value = *slot;
@@ -136,10 +141,15 @@ int vireo_msr_set(struct vireo_vcpu *vcpu, u32 index, u64 value)
 	u64 *slot;
 	bool ro;
 
+	int ret;
+
 	if (index == MSR_IA32_TSC) {
 		vcpu->tsc_offset = value - rdtsc();
 		return 0;
 	}
+	ret = vireo_lapic_msr(vcpu, index, true, &value);
+	if (ret != -ENOENT)
+		return ret;
 	slot = vireo_msr_slot(vcpu, index, &ro);
 	if (slot) {
 		if (ro || !vireo_msr_value_ok(index, value))

@@ -28,6 +28,8 @@ static const char *const vireo_stat_names[VIREO_STAT_MAX] = {
 	[VIREO_STAT_HOST_INTR]		= "kernel_host_intr",
 	[VIREO_STAT_MSR]		= "kernel_msr",
 	[VIREO_STAT_MSR_GP]		= "kernel_msr_gp",
+	[VIREO_STAT_IRQ_INJECTED]	= "kernel_irq_injected",
+	[VIREO_STAT_HALT_SLEEP]		= "kernel_halt_sleep",
 };
 
 /* Only what user space may send; everything else is rejected (strict). */
@@ -205,7 +207,7 @@ static int vireo_nl_stop_vm_doit(struct sk_buff *skb, struct genl_info *info)
 		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
 
 		if (vcpu)
-			vireo_vcpu_kick(vcpu);
+			vireo_vcpu_wake(vcpu);
 	}
 	vireo_vm_put(vm);
 	return 0;

@@ -42,6 +42,93 @@ void vireo_vcpu_kick(struct vireo_vcpu *vcpu)
 	rcu_read_unlock();
 }
 
+/* Something may be due for a sleeping or running vCPU: get it moving. */
+void vireo_vcpu_wake(struct vireo_vcpu *vcpu)
+{
+	wake_up(&vcpu->wq);
+	vireo_vcpu_kick(vcpu);
+}
+
+void vireo_vcpu_request_init(struct vireo_vcpu *vcpu)
+{
+	set_bit(VIREO_REQ_INIT, &vcpu->requests);
+	vireo_vcpu_wake(vcpu);
+}
+
+void vireo_vcpu_request_sipi(struct vireo_vcpu *vcpu, u8 vector)
+{
+	WRITE_ONCE(vcpu->sipi_vector, vector);
+	smp_wmb();		/* the vector before the request bit */
+	set_bit(VIREO_REQ_SIPI, &vcpu->requests);
+	vireo_vcpu_wake(vcpu);
+}
+
+/* INIT: RESET state, LAPIC reset, then wait for a SIPI (SDM 8.4.1). */
+static void vireo_vcpu_do_init(struct vireo_vcpu *vcpu)
+{
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vireo_ops->reset(vcpu);
+	vireo_lapic_reset(vcpu);
+	vcpu->pending = VIREO_PENDING_NONE;
+	vcpu->activity = VIREO_WAIT_SIPI;
+}
+
+/* SIPI: start in real mode at vector * 4 KiB (SDM 8.4.4.1). */
+static void vireo_vcpu_do_sipi(struct vireo_vcpu *vcpu, u8 vector)
+{
+	struct vireo_sregs sregs = {};
+
+	vireo_ops->get_sregs(vcpu, &sregs);
+	sregs.cs.selector = vector << 8;
+	sregs.cs.base = (u64)vector << 12;
+	if (WARN_ON_ONCE(vireo_ops->set_sregs(vcpu, &sregs)))
+		return;
+	vcpu->rip = 0;
+	vcpu->activity = VIREO_ACTIVE;
+}
+
+static void vireo_vcpu_handle_requests(struct vireo_vcpu *vcpu)
+{
+	if (test_and_clear_bit(VIREO_REQ_INIT, &vcpu->requests))
+		vireo_vcpu_do_init(vcpu);
+	if (test_and_clear_bit(VIREO_REQ_SIPI, &vcpu->requests)) {
+		smp_rmb();	/* pairs with smp_wmb() in vireo_vcpu_request_sipi() */
+		if (vcpu->activity == VIREO_WAIT_SIPI)
+			vireo_vcpu_do_sipi(vcpu, READ_ONCE(vcpu->sipi_vector));
+	}
+}
+
+/* An interrupt the guest can take now ends HLT (SDM 10.8.6, HLT). */
+static bool vireo_vcpu_can_wake(struct vireo_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->requests) || signal_pending(current) ||
+	    atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE)
+		return true;
+	if (vcpu->activity == VIREO_HALTED)
+		return (vcpu->rflags & X86_EFLAGS_IF) &&
+		       vireo_lapic_pending(vcpu) >= 0;
+	return false;
+}
+
+/* Sleep while halted or waiting for SIPI; false if a signal woke us. */
+static bool vireo_vcpu_block(struct vireo_vcpu *vcpu)
+{
+	while (vcpu->activity != VIREO_ACTIVE) {
+		if (wait_event_interruptible(vcpu->wq, vireo_vcpu_can_wake(vcpu)))
+			return false;
+		if (atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE)
+			return true;
+		vireo_vcpu_handle_requests(vcpu);
+		if (vcpu->activity == VIREO_HALTED &&
+		    (vcpu->rflags & X86_EFLAGS_IF) &&
+		    vireo_lapic_pending(vcpu) >= 0)
+			vcpu->activity = VIREO_ACTIVE;
+		if (signal_pending(current))
+			return false;
+	}
+	return true;
+}
+
 static void vireo_get_regs(struct vireo_vcpu *vcpu, struct vireo_regs *r)
 {
 	const unsigned long *g = vcpu->regs;
@@ -109,6 +196,13 @@ static int vireo_vcpu_run(struct vireo_vcpu *vcpu)
 			vireo_count(vcpu, VIREO_EXIT_STOPPED);
 			ret = 0;
 			break;
+		}
+		vireo_vcpu_handle_requests(vcpu);
+		if (vcpu->activity != VIREO_ACTIVE) {
+			if (vcpu->activity == VIREO_HALTED)
+				vireo_count(vcpu, VIREO_STAT_HALT_SLEEP);
+			vireo_vcpu_block(vcpu);
+			continue;	/* re-check signals and VM state */
 		}
 		cond_resched();
 
@@ -233,6 +327,7 @@ static const struct file_operations vireo_vcpu_fops = {
 
 void vireo_vcpu_free(struct vireo_vcpu *vcpu)
 {
+	vireo_lapic_free(vcpu);
 	vireo_ops->vcpu_free(vcpu);
 	vireo_fpu_free(vcpu);
 	free_page((unsigned long)vcpu->run);
@@ -269,6 +364,15 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
 	ret = vireo_ops->vcpu_create(vcpu);
 	if (ret)
 		goto free_fpu;
+	init_waitqueue_head(&vcpu->wq);
+	if (vm->flags & VIREO_VM_FLAG_IRQCHIP) {
+		ret = vireo_lapic_create(vcpu);
+		if (ret)
+			goto free_backend;
+		/* Application processors wait for INIT-SIPI-SIPI (8.4). */
+		if (id != 0)
+			vcpu->activity = VIREO_WAIT_SIPI;
+	}
 
 	mutex_lock(&vm->lock);
 	if (vm->vcpus[id]) {
@@ -295,6 +399,8 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
 
 unlock:
 	mutex_unlock(&vm->lock);
+	vireo_lapic_free(vcpu);
+free_backend:
 	vireo_ops->vcpu_free(vcpu);
 free_fpu:
 	vireo_fpu_free(vcpu);

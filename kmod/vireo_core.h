@@ -15,6 +15,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/atomic.h>
+#include <linux/wait.h>
 #include <asm/fpu/types.h>
 
 #include "../uapi/vireo.h"
@@ -43,6 +44,8 @@ enum vireo_stat {
 	VIREO_STAT_HOST_INTR,		/* host interrupt / NMI */
 	VIREO_STAT_MSR,			/* RDMSR/WRMSR emulated */
 	VIREO_STAT_MSR_GP,		/* RDMSR/WRMSR answered with #GP */
+	VIREO_STAT_IRQ_INJECTED,	/* interrupts delivered by the LAPIC */
+	VIREO_STAT_HALT_SLEEP,		/* HLT slept in the kernel */
 	VIREO_STAT_MAX
 };
 
@@ -75,6 +78,18 @@ struct vireo_paging {
 };
 
 struct vireo_vm;
+struct vireo_lapic;
+
+/* vCPU activity (SDM vol. 3A, 8.4: wait-for-SIPI after INIT). */
+enum vireo_activity {
+	VIREO_ACTIVE,
+	VIREO_HALTED,			/* in-kernel HLT, irqchip VMs only */
+	VIREO_WAIT_SIPI,
+};
+
+/* Cross-vCPU requests, handled by the target at the top of its run loop. */
+#define VIREO_REQ_INIT		0
+#define VIREO_REQ_SIPI		1
 
 #define VIREO_MSR_AMD_CFG	6
 
@@ -119,6 +134,13 @@ struct vireo_vcpu {
 	struct fxregs_state *guest_fpu;
 	unsigned int guest_fpu_order;
 
+	/* Interrupts (irqchip VMs): the LAPIC, activity and requests. */
+	struct vireo_lapic *lapic;	/* NULL without VIREO_VM_FLAG_IRQCHIP */
+	enum vireo_activity activity;	/* under mutex */
+	unsigned long requests;		/* VIREO_REQ_* bits, atomic */
+	u8 sipi_vector;			/* valid with VIREO_REQ_SIPI */
+	wait_queue_head_t wq;		/* sleeps of HLT and wait-for-SIPI */
+
 	/* The task in RUN, for kicks from the management plane. */
 	struct task_struct *run_task;	/* under mutex; read with READ_ONCE */
 
@@ -135,6 +157,7 @@ struct vireo_vm {
 	u32 id;				/* immutable */
 	pid_t owner_pid;		/* tgid of the creator, immutable */
 	u64 ram_bytes;			/* immutable */
+	u32 flags;			/* VIREO_VM_FLAG_*, immutable */
 	unsigned long nr_pages;		/* ram_bytes >> PAGE_SHIFT */
 	struct kref ref;
 	struct list_head node;		/* vireo_vm_list, under vireo_vm_list_lock */
@@ -187,6 +210,8 @@ struct vireo_backend_ops {
 	/* MSRs kept in the VMCB/VMCS: 0, -ENOENT (unknown), -EINVAL (refused) */
 	int (*get_msr)(struct vireo_vcpu *vcpu, u32 index, u64 *value);
 	int (*set_msr)(struct vireo_vcpu *vcpu, u32 index, u64 value);
+	/* Put the vCPU in its RESET state (also used for INIT). */
+	void (*reset)(struct vireo_vcpu *vcpu);
 	/* Deliver an exception on the next entry (a fault: RIP unchanged). */
 	void (*queue_exception)(struct vireo_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error_code);
@@ -235,6 +260,10 @@ void vireo_vm_set_state(struct vireo_vm *vm, enum vireo_vm_state state);
 int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id);
 void vireo_vcpu_free(struct vireo_vcpu *vcpu);
 void vireo_vcpu_kick(struct vireo_vcpu *vcpu);
+void vireo_vcpu_wake(struct vireo_vcpu *vcpu);
+void vireo_vcpu_request_init(struct vireo_vcpu *vcpu);
+void vireo_vcpu_request_sipi(struct vireo_vcpu *vcpu, u8 vector);
+int vireo_emulate_hlt(struct vireo_vcpu *vcpu);
 void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat);
 
 /* fpu.c */
@@ -242,6 +271,17 @@ int vireo_fpu_init(struct vireo_vcpu *vcpu);
 void vireo_fpu_free(struct vireo_vcpu *vcpu);
 void vireo_fpu_enter(struct vireo_vcpu *vcpu);
 void vireo_fpu_exit(struct vireo_vcpu *vcpu);
+
+/* lapic.c */
+int vireo_lapic_create(struct vireo_vcpu *vcpu);
+void vireo_lapic_free(struct vireo_vcpu *vcpu);
+void vireo_lapic_reset(struct vireo_vcpu *vcpu);
+void vireo_lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec);
+int vireo_lapic_pending(struct vireo_vcpu *vcpu);
+void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec);
+bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
+		      bool write, u64 *val);
+int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val);
 
 /* msr.c */
 void vireo_msr_reset(struct vireo_vcpu *vcpu);

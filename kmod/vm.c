@@ -206,7 +206,7 @@ long vireo_dev_create_vm(unsigned long arg)
 
 	if (copy_from_user(&cfg, (void __user *)arg, sizeof(cfg)))
 		return -EFAULT;
-	if (cfg.flags || cfg.reserved)
+	if ((cfg.flags & ~VIREO_VM_FLAGS_ALL) || cfg.reserved)
 		return -EINVAL;
 	if (cfg.ram_bytes < VIREO_MIN_RAM_BYTES ||
 	    cfg.ram_bytes > VIREO_MAX_RAM_BYTES ||
@@ -225,6 +225,7 @@ long vireo_dev_create_vm(unsigned long arg)
 	vm->id = id;
 	vm->owner_pid = task_tgid_nr(current);
 	vm->ram_bytes = cfg.ram_bytes;
+	vm->flags = cfg.flags;
 	vm->nr_pages = cfg.ram_bytes >> PAGE_SHIFT;
 	kref_init(&vm->ref);
 	INIT_LIST_HEAD(&vm->node);

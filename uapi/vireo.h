@@ -35,9 +35,18 @@
 /* /dev/vireo                                                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * VIREO_VM_FLAG_IRQCHIP: the VM gets an in-kernel local APIC per vCPU
+ * (xAPIC MMIO at IA32_APIC_BASE, x2APIC MSRs, timer, IPIs, INIT/SIPI).
+ * HLT then sleeps in the kernel until an interrupt is due instead of
+ * exiting, and vCPUs other than 0 start in wait-for-SIPI.
+ */
+#define VIREO_VM_FLAG_IRQCHIP	(1U << 0)
+#define VIREO_VM_FLAGS_ALL	VIREO_VM_FLAG_IRQCHIP
+
 struct vireo_vm_config {
 	__u64 ram_bytes;	/* multiple of VIREO_PAGE_SIZE, in [MIN, MAX] */
-	__u32 flags;		/* none defined yet: must be 0 */
+	__u32 flags;		/* VIREO_VM_FLAG_*; unknown bits: -EINVAL */
 	__u32 reserved;		/* must be 0 */
 };
 

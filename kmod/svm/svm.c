@@ -229,6 +229,17 @@ static void svm_reset_state(struct vireo_vcpu *vcpu, struct vmcb_save *s)
 	vcpu->rflags = 0x2;
 }
 
+static void svm_reset(struct vireo_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	memset(&vmcb->save, 0, sizeof(vmcb->save));
+	svm_reset_state(vcpu, &vmcb->save);
+	vmcb->control.event_inj = 0;
+	vmcb->control.int_ctl &= ~(SVM_V_IRQ | 0xfULL);
+	vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+}
+
 static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 {
 	struct svm_vcpu *svm;
@@ -462,6 +473,31 @@ static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu_data *sd,
 	svm->vmcb->control.asid = svm->asid;
 }
 
+/*
+ * Deliver the LAPIC's highest pending interrupt if the guest can take it
+ * now (RFLAGS.IF set, no interrupt shadow, no event already queued);
+ * otherwise ask for a VINTR exit at the moment it can (15.21.4).
+ */
+static void svm_inject_interrupt(struct vireo_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	int vec;
+
+	if (!vcpu->lapic || (c->event_inj & SVM_EVTINJ_VALID))
+		return;
+	vec = vireo_lapic_pending(vcpu);
+	if (vec < 0)
+		return;
+	if ((vcpu->rflags & X86_EFLAGS_IF) && !(c->int_state & SVM_INT_SHADOW)) {
+		c->event_inj = vec | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
+		vireo_lapic_ack(vcpu, vec);
+		return;
+	}
+	/* A dummy virtual interrupt makes the window visible as VINTR. */
+	c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR;
+	c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+}
+
 static int svm_run(struct vireo_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -473,6 +509,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	vmcb->control.tsc_offset = vcpu->tsc_offset;
+	svm_inject_interrupt(vcpu);
 	/* No VMCB state is cached across runs: the vCPU may change CPU. */
 	vmcb->control.clean = 0;
 
@@ -613,6 +650,7 @@ const struct vireo_backend_ops svm_backend_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.queue_exception	= svm_queue_exception,
+	.reset			= svm_reset,
 	.tdp_table_entry	= svm_tdp_table_entry,
 	.tdp_leaf_entry		= svm_tdp_leaf_entry,
 	.tdp_present		= svm_tdp_present,

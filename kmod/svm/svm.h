@@ -28,6 +28,7 @@
 #define SVM_INTERCEPT_NMI	BIT(1)
 #define SVM_INTERCEPT_SMI	BIT(2)
 #define SVM_INTERCEPT_INIT	BIT(3)
+#define SVM_INTERCEPT_VINTR	BIT(4)
 #define SVM_INTERCEPT_CPUID	BIT(18)
 #define SVM_INTERCEPT_RSM	BIT(19)
 #define SVM_INTERCEPT_INVD	BIT(22)
@@ -54,6 +55,7 @@
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_SMI		0x062
+#define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_CPUID		0x072
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_IOIO		0x07b
@@ -75,7 +77,11 @@
 #define SVM_IOIO_PORT_SHIFT	16
 
 /* VMCB control fields */
+#define SVM_V_IRQ		BIT_ULL(8)
+#define SVM_V_INTR_PRIO_MASK	(0xfULL << 16)
+#define SVM_V_IGN_TPR		BIT_ULL(20)
 #define SVM_V_INTR_MASKING	BIT_ULL(24)
+#define SVM_INT_SHADOW		BIT_ULL(0)	/* int_state */
 #define SVM_NP_ENABLE		BIT_ULL(0)
 #define SVM_TLB_FLUSH_NONE	0
 #define SVM_TLB_FLUSH_ALL	1
@@ -83,6 +89,7 @@
 /* EVENTINJ (APM vol. 2, 15.20) */
 #define SVM_EVTINJ_VALID	BIT_ULL(31)
 #define SVM_EVTINJ_VALID_ERR	BIT_ULL(11)
+#define SVM_EVTINJ_TYPE_INTR	(0ULL << 8)
 #define SVM_EVTINJ_TYPE_EXCEPT	(3ULL << 8)
 
 /* Segment attribute bits, the 12-bit packed form (APM vol. 2, 15.5.1) */

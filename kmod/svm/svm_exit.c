@@ -31,8 +31,17 @@ static int svm_exit_cpuid(struct vireo_vcpu *vcpu)
 static int svm_exit_hlt(struct vireo_vcpu *vcpu)
 {
 	vcpu->rip += 1;			/* f4 */
-	vcpu->run->exit_reason = VIREO_EXIT_HLT;
-	return VIREO_TO_USER;
+	return vireo_emulate_hlt(vcpu);
+}
+
+/* The guest can take interrupts now: drop the dummy V_IRQ and inject. */
+static int svm_exit_vintr(struct vireo_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);
+	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	return VIREO_RESUME;
 }
 
 static int svm_exit_ioio(struct vireo_vcpu *vcpu)
@@ -125,6 +134,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
 	[SVM_EXIT_INTR]		= svm_exit_host_intr,
 	[SVM_EXIT_NMI]		= svm_exit_host_intr,
 	[SVM_EXIT_SMI]		= svm_exit_host_intr,
+	[SVM_EXIT_VINTR]	= svm_exit_vintr,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
 	[SVM_EXIT_IOIO]		= svm_exit_ioio,

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel local APIC, one per vCPU of a VM created with
+ * VIREO_VM_FLAG_IRQCHIP.  Interrupts are hot, so they never leave the
+ * kernel: the guest's register accesses (xAPIC MMIO page or x2APIC MSRs),
+ * the timer (one-shot, periodic, TSC-deadline on an hrtimer), IPIs and
+ * delivery into the guest are all handled here.  SDM vol. 3A, chapter 10.
+ *
+ * Locking: lapic->lock (irq-safe; the hrtimer fires in hard-irq context and
+ * other vCPUs send IPIs) guards the register page and the timer state.
+ */
+#include <linux/kernel.h>
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <asm/msr-index.h>
+#include <asm/tsc.h>
+
+#include "vireo_core.h"
+
+#define APIC_REG_ID		0x020
+#define APIC_REG_VERSION	0x030
+#define APIC_REG_TPR		0x080
+#define APIC_REG_APR		0x090
+#define APIC_REG_PPR		0x0a0
+#define APIC_REG_EOI		0x0b0
+#define APIC_REG_LDR		0x0d0
+#define APIC_REG_DFR		0x0e0
+#define APIC_REG_SVR		0x0f0
+#define APIC_REG_ISR		0x100
+#define APIC_REG_TMR		0x180
+#define APIC_REG_IRR		0x200
+#define APIC_REG_ESR		0x280
+#define APIC_REG_ICR		0x300
+#define APIC_REG_ICR2		0x310
+#define APIC_REG_LVT_TIMER	0x320
+#define APIC_REG_LVT_THERMAL	0x330
+#define APIC_REG_LVT_PERF	0x340
+#define APIC_REG_LVT_LINT0	0x350
+#define APIC_REG_LVT_LINT1	0x360
+#define APIC_REG_LVT_ERROR	0x370
+#define APIC_REG_TIMER_INIT	0x380
+#define APIC_REG_TIMER_CUR	0x390
+#define APIC_REG_TIMER_DIV	0x3e0
+#define APIC_REG_SELF_IPI	0x3f0	/* x2APIC only */
+
+#define APIC_SVR_ENABLE		BIT(8)
+#define APIC_LVT_MASKED		BIT(16)
+#define APIC_LVT_TIMER_MODE(v)	(((v) >> 17) & 3)
+#define APIC_TIMER_ONESHOT	0
+#define APIC_TIMER_PERIODIC	1
+#define APIC_TIMER_TSC_DEADLINE	2
+#define APIC_ICR_DELIVERY(v)	(((v) >> 8) & 7)
+#define APIC_ICR_LOGICAL	BIT(11)
+#define APIC_ICR_SHORTHAND(v)	(((v) >> 18) & 3)
+#define APIC_DM_FIXED		0
+#define APIC_DM_LOWEST		1
+#define APIC_DM_NMI		4
+#define APIC_DM_INIT		5
+#define APIC_DM_STARTUP		6
+
+/* Version 0x14 (integrated APIC), 6 LVT entries (max LVT index 5). */
+#define APIC_VERSION_VALUE	(0x14 | (5 << 16))
+/* The emulated APIC bus runs at 1 GHz: one tick per nanosecond. */
+#define APIC_BUS_NS		1
+
+struct vireo_lapic {
+	struct vireo_vcpu *vcpu;
+	spinlock_t lock;
+	u32 regs[0x400 / 4];		/* indexed by offset / 4 */
+	struct hrtimer timer;
+	ktime_t timer_period;		/* periodic mode, 0 otherwise */
+	ktime_t timer_expires;		/* absolute, for TIMER_CUR */
+	u64 tsc_deadline;
+};
+
+static u32 lapic_get(struct vireo_lapic *apic, u32 reg)
+{
+	return apic->regs[reg / 4];
+}
+
+static void lapic_set(struct vireo_lapic *apic, u32 reg, u32 val)
+{
+	apic->regs[reg / 4] = val;
+}
+
+/* Bit @vec of a 256-bit register array (ISR, TMR, IRR) at @base. */
+static u32 *lapic_vec_word(struct vireo_lapic *apic, u32 base, u8 vec)
+{
+	return &apic->regs[(base + (vec / 32) * 0x10) / 4];
+}
+
+static int lapic_highest(struct vireo_lapic *apic, u32 base)
+{
+	int word;
+
+	for (word = 7; word >= 0; word--) {
+		u32 bits = apic->regs[(base + word * 0x10) / 4];
+
+		if (bits)
+			return word * 32 + fls(bits) - 1;
+	}
+	return -1;
+}
+
+static u32 lapic_ppr(struct vireo_lapic *apic)
+{
+	u32 tpr = lapic_get(apic, APIC_REG_TPR) & 0xff;
+	int isr = lapic_highest(apic, APIC_REG_ISR);
+	u32 isrv = isr < 0 ? 0 : isr & 0xf0;
+
+	return (tpr & 0xf0) >= isrv ? tpr : isrv;
+}
+
+static bool lapic_enabled(struct vireo_lapic *apic)
+{
+	return (apic->vcpu->msrs.apic_base & BIT_ULL(11)) &&
+	       (lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE);
+}
+
+/* Set @vec in IRR and wake the vCPU.  Caller holds apic->lock. */
+static void lapic_accept_irq_locked(struct vireo_lapic *apic, u8 vec)
+{
+	if (vec < 16 || !lapic_enabled(apic))
+		return;		/* vectors 0-15 are illegal (10.5.3) */
+	*lapic_vec_word(apic, APIC_REG_IRR, vec) |= BIT(vec % 32);
+}
+
+void vireo_lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	lapic_accept_irq_locked(apic, vec);
+	spin_unlock_irqrestore(&apic->lock, flags);
+	vireo_vcpu_wake(vcpu);
+}
+
+/* The vector the guest should take next, or -1. */
+int vireo_lapic_pending(struct vireo_vcpu *vcpu)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+	int irr;
+
+	if (!apic)
+		return -1;
+	spin_lock_irqsave(&apic->lock, flags);
+	irr = lapic_highest(apic, APIC_REG_IRR);
+	if (irr >= 0 && (irr & 0xf0) <= (lapic_ppr(apic) & 0xf0))
+		irr = -1;
+	spin_unlock_irqrestore(&apic->lock, flags);
+	return irr;
+}
+
+/* The guest is taking @vec now: move it from IRR to ISR (10.8.4). */
+void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	*lapic_vec_word(apic, APIC_REG_IRR, vec) &= ~BIT(vec % 32);
+	*lapic_vec_word(apic, APIC_REG_ISR, vec) |= BIT(vec % 32);
+	spin_unlock_irqrestore(&apic->lock, flags);
+	vireo_count(vcpu, VIREO_STAT_IRQ_INJECTED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timer                                                               */
+/* ------------------------------------------------------------------ */
+
+static u32 lapic_divisor(struct vireo_lapic *apic)
+{
+	u32 v = lapic_get(apic, APIC_REG_TIMER_DIV);
+	u32 code = (v & 3) | ((v & 8) >> 1);
+
+	return code == 7 ? 1 : 2U << code;	/* SDM 10.5.4, figure 10-10 */
+}
+
+static enum hrtimer_restart lapic_timer_fire(struct hrtimer *timer)
+{
+	struct vireo_lapic *apic = container_of(timer, struct vireo_lapic, timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	unsigned long flags;
+	u32 lvt;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	lvt = lapic_get(apic, APIC_REG_LVT_TIMER);
+	if (!(lvt & APIC_LVT_MASKED))
+		lapic_accept_irq_locked(apic, lvt & 0xff);
+	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC &&
+	    apic->timer_period) {
+		hrtimer_forward_now(timer, apic->timer_period);
+		apic->timer_expires = hrtimer_get_expires(timer);
+		ret = HRTIMER_RESTART;
+	} else if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE) {
+		apic->tsc_deadline = 0;
+	}
+	spin_unlock_irqrestore(&apic->lock, flags);
+	vireo_vcpu_wake(apic->vcpu);
+	return ret;
+}
+
+/* (Re)start the count-down timer from TIMER_INIT.  Caller holds the lock. */
+static void lapic_timer_start_locked(struct vireo_lapic *apic)
+{
+	u32 count = lapic_get(apic, APIC_REG_TIMER_INIT);
+	u32 lvt = lapic_get(apic, APIC_REG_LVT_TIMER);
+	u64 ns;
+
+	hrtimer_try_to_cancel(&apic->timer);
+	apic->timer_period = 0;
+	if (!count || APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE)
+		return;
+	ns = (u64)count * lapic_divisor(apic) * APIC_BUS_NS;
+	/* Periods below 50 us would let a guest storm the host. */
+	ns = max_t(u64, ns, 50 * NSEC_PER_USEC);
+	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC)
+		apic->timer_period = ns_to_ktime(ns);
+	apic->timer_expires = ktime_add_ns(ktime_get(), ns);
+	hrtimer_start(&apic->timer, apic->timer_expires, HRTIMER_MODE_ABS_HARD);
+}
+
+static u32 lapic_timer_current_locked(struct vireo_lapic *apic)
+{
+	s64 left;
+
+	if (!hrtimer_active(&apic->timer) ||
+	    APIC_LVT_TIMER_MODE(lapic_get(apic, APIC_REG_LVT_TIMER)) ==
+	    APIC_TIMER_TSC_DEADLINE)
+		return 0;
+	left = ktime_to_ns(ktime_sub(apic->timer_expires, ktime_get()));
+	if (left <= 0)
+		return 0;
+	return div_u64(left, lapic_divisor(apic) * APIC_BUS_NS);
+}
+
+static void lapic_set_tsc_deadline_locked(struct vireo_lapic *apic, u64 deadline)
+{
+	u64 now = rdtsc() + apic->vcpu->tsc_offset, ns = 0;
+
+	hrtimer_try_to_cancel(&apic->timer);
+	apic->tsc_deadline = deadline;
+	if (!deadline || APIC_LVT_TIMER_MODE(lapic_get(apic, APIC_REG_LVT_TIMER)) !=
+	    APIC_TIMER_TSC_DEADLINE)
+		return;
+	if (deadline > now && tsc_khz)
+		ns = mul_u64_u32_div(deadline - now, NSEC_PER_MSEC, tsc_khz);
+	apic->timer_expires = ktime_add_ns(ktime_get(), ns);
+	hrtimer_start(&apic->timer, apic->timer_expires, HRTIMER_MODE_ABS_HARD);
+}
+
+/* ------------------------------------------------------------------ */
+/* IPIs                                                                */
+/* ------------------------------------------------------------------ */
+
+static bool lapic_matches(struct vireo_lapic *apic, u32 dest, bool logical,
+			  bool x2apic)
+{
+	if (!logical)
+		return x2apic ? dest == apic->vcpu->id :
+				(dest & 0xff) == 0xff ||
+				(dest & 0xff) == apic->vcpu->id;
+	/* Flat logical model: the destination is a bit mask over LDR[31:24]. */
+	if (x2apic)
+		return dest == 0xffffffff;
+	return ((lapic_get(apic, APIC_REG_LDR) >> 24) & dest) != 0;
+}
+
+static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
+			   bool x2apic)
+{
+	struct vireo_vm *vm = src->vcpu->vm;
+	u32 shorthand = APIC_ICR_SHORTHAND(icr);
+	u32 mode = APIC_ICR_DELIVERY(icr);
+	u32 i;
+
+	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+		struct vireo_vcpu *t = READ_ONCE(vm->vcpus[i]);
+		bool hit;
+
+		if (!t || !t->lapic)
+			continue;
+		switch (shorthand) {
+		case 1:	/* self */
+			hit = t->lapic == src;
+			break;
+		case 2:	/* all including self */
+			hit = true;
+			break;
+		case 3:	/* all excluding self */
+			hit = t->lapic != src;
+			break;
+		default:
+			hit = lapic_matches(t->lapic, dest,
+					    icr & APIC_ICR_LOGICAL, x2apic);
+		}
+		if (!hit)
+			continue;
+		switch (mode) {
+		case APIC_DM_FIXED:
+		case APIC_DM_LOWEST:
+			vireo_lapic_set_irq(t, icr & 0xff);
+			break;
+		case APIC_DM_INIT:
+			vireo_vcpu_request_init(t);
+			break;
+		case APIC_DM_STARTUP:
+			vireo_vcpu_request_sipi(t, icr & 0xff);
+			break;
+		default:	/* NMI, SMI, ExtINT: not delivered yet */
+			pr_info_ratelimited(VIREO_LOG_PREFIX "vm %u: IPI delivery mode %u not supported\n",
+					    vm->id, mode);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Register access                                                     */
+/* ------------------------------------------------------------------ */
+
+static u32 lapic_read_locked(struct vireo_lapic *apic, u32 reg)
+{
+	switch (reg) {
+	case APIC_REG_PPR:
+		return lapic_ppr(apic);
+	case APIC_REG_TIMER_CUR:
+		return lapic_timer_current_locked(apic);
+	case APIC_REG_EOI:
+		return 0;
+	}
+	return lapic_get(apic, reg);
+}
+
+static void lapic_eoi_locked(struct vireo_lapic *apic)
+{
+	int isr = lapic_highest(apic, APIC_REG_ISR);
+
+	if (isr >= 0)
+		*lapic_vec_word(apic, APIC_REG_ISR, isr) &= ~BIT(isr % 32);
+}
+
+/* Returns true if the write needs an IPI sent after the lock is dropped. */
+static bool lapic_write_locked(struct vireo_lapic *apic, u32 reg, u32 val)
+{
+	u32 i;
+
+	switch (reg) {
+	case APIC_REG_ID:
+		lapic_set(apic, reg, val & 0xff000000);
+		break;
+	case APIC_REG_TPR:
+		lapic_set(apic, reg, val & 0xff);
+		break;
+	case APIC_REG_EOI:
+		lapic_eoi_locked(apic);
+		break;
+	case APIC_REG_LDR:
+		lapic_set(apic, reg, val & 0xff000000);
+		break;
+	case APIC_REG_DFR:
+		lapic_set(apic, reg, val | 0x0fffffff);
+		break;
+	case APIC_REG_SVR:
+		lapic_set(apic, reg, val & 0x3ff);
+		if (!(val & APIC_SVR_ENABLE))	/* disabling masks every LVT */
+			for (i = APIC_REG_LVT_TIMER; i <= APIC_REG_LVT_ERROR; i += 0x10)
+				lapic_set(apic, i, lapic_get(apic, i) | APIC_LVT_MASKED);
+		break;
+	case APIC_REG_ESR:
+		lapic_set(apic, reg, 0);
+		break;
+	case APIC_REG_ICR:
+		lapic_set(apic, reg, val & ~BIT(12));	/* never busy */
+		return true;
+	case APIC_REG_ICR2:
+		lapic_set(apic, reg, val & 0xff000000);
+		break;
+	case APIC_REG_LVT_TIMER:
+		if (APIC_LVT_TIMER_MODE(val) !=
+		    APIC_LVT_TIMER_MODE(lapic_get(apic, reg))) {
+			hrtimer_try_to_cancel(&apic->timer);
+			apic->tsc_deadline = 0;
+		}
+		if (!(lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE))
+			val |= APIC_LVT_MASKED;
+		lapic_set(apic, reg, val & 0x710ff);
+		break;
+	case APIC_REG_LVT_THERMAL:
+	case APIC_REG_LVT_PERF:
+	case APIC_REG_LVT_LINT0:
+	case APIC_REG_LVT_LINT1:
+	case APIC_REG_LVT_ERROR:
+		if (!(lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE))
+			val |= APIC_LVT_MASKED;
+		lapic_set(apic, reg, val & 0x1a7ff);
+		break;
+	case APIC_REG_TIMER_INIT:
+		lapic_set(apic, reg, val);
+		lapic_timer_start_locked(apic);
+		break;
+	case APIC_REG_TIMER_DIV:
+		lapic_set(apic, reg, val & 0xb);
+		break;
+	default:
+		break;		/* read-only or reserved: ignored */
+	}
+	return false;
+}
+
+/* xAPIC MMIO: 32-bit accesses to 16-byte aligned registers (10.4.1). */
+bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
+		      bool write, u64 *val)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	u64 base = vcpu->msrs.apic_base & GENMASK_ULL(51, 12);
+	unsigned long flags;
+	bool ipi = false;
+	u32 reg, icr = 0, dest = 0;
+
+	if (!apic || !(vcpu->msrs.apic_base & BIT_ULL(11)) ||
+	    (vcpu->msrs.apic_base & BIT_ULL(10)) ||
+	    gpa < base || gpa >= base + PAGE_SIZE)
+		return false;
+	reg = (gpa - base) & ~0xfULL;
+	spin_lock_irqsave(&apic->lock, flags);
+	if (write) {
+		ipi = lapic_write_locked(apic, reg, *val);
+		icr = lapic_get(apic, APIC_REG_ICR);
+		dest = lapic_get(apic, APIC_REG_ICR2) >> 24;
+	} else {
+		*val = reg < 0x400 ? lapic_read_locked(apic, reg) : 0;
+	}
+	spin_unlock_irqrestore(&apic->lock, flags);
+	if (ipi)
+		lapic_send_ipi(apic, icr, dest, false);
+	return true;
+}
+
+/* x2APIC MSRs 0x800-0x8ff, and TSC_DEADLINE.  -ENOENT: not ours. */
+int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+	bool ipi = false;
+	u32 reg;
+
+	if (!apic)
+		return -ENOENT;
+	if (index == MSR_IA32_TSC_DEADLINE) {
+		spin_lock_irqsave(&apic->lock, flags);
+		if (write)
+			lapic_set_tsc_deadline_locked(apic, *val);
+		else
+			*val = apic->tsc_deadline;
+		spin_unlock_irqrestore(&apic->lock, flags);
+		return 0;
+	}
+	if (index < 0x800 || index > 0x8ff)
+		return -ENOENT;
+	if (!(vcpu->msrs.apic_base & BIT_ULL(10)))
+		return -EINVAL;		/* x2APIC not enabled: #GP */
+	reg = (index - 0x800) << 4;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	if (write) {
+		if (reg == APIC_REG_ICR) {
+			lapic_set(apic, APIC_REG_ICR2, *val >> 32);
+			ipi = lapic_write_locked(apic, reg, (u32)*val);
+		} else if (reg == APIC_REG_SELF_IPI) {
+			lapic_accept_irq_locked(apic, *val & 0xff);
+		} else {
+			lapic_write_locked(apic, reg, *val);
+		}
+	} else if (reg == APIC_REG_ID) {
+		*val = vcpu->id;	/* x2APIC ID is 32 bits (10.12.5) */
+	} else if (reg == APIC_REG_ICR) {
+		*val = lapic_get(apic, APIC_REG_ICR) |
+		       ((u64)lapic_get(apic, APIC_REG_ICR2) << 32);
+	} else {
+		*val = lapic_read_locked(apic, reg);
+	}
+	spin_unlock_irqrestore(&apic->lock, flags);
+	if (ipi)
+		lapic_send_ipi(apic, (u32)*val, *val >> 32, true);
+	if (reg == APIC_REG_SELF_IPI && write)
+		vireo_vcpu_wake(vcpu);
+	return 0;
+}
+
+void vireo_lapic_reset(struct vireo_vcpu *vcpu)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+	u32 reg;
+
+	hrtimer_cancel(&apic->timer);
+	spin_lock_irqsave(&apic->lock, flags);
+	memset(apic->regs, 0, sizeof(apic->regs));
+	lapic_set(apic, APIC_REG_ID, vcpu->id << 24);
+	lapic_set(apic, APIC_REG_VERSION, APIC_VERSION_VALUE);
+	lapic_set(apic, APIC_REG_DFR, 0xffffffff);
+	lapic_set(apic, APIC_REG_SVR, 0xff);
+	for (reg = APIC_REG_LVT_TIMER; reg <= APIC_REG_LVT_ERROR; reg += 0x10)
+		lapic_set(apic, reg, APIC_LVT_MASKED);
+	apic->timer_period = 0;
+	apic->tsc_deadline = 0;
+	spin_unlock_irqrestore(&apic->lock, flags);
+}
+
+int vireo_lapic_create(struct vireo_vcpu *vcpu)
+{
+	struct vireo_lapic *apic = kzalloc(sizeof(*apic), GFP_KERNEL_ACCOUNT);
+
+	if (!apic)
+		return -ENOMEM;
+	apic->vcpu = vcpu;
+	spin_lock_init(&apic->lock);
+	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	apic->timer.function = lapic_timer_fire;
+	vcpu->lapic = apic;
+	vireo_lapic_reset(vcpu);
+	return 0;
+}
+
+void vireo_lapic_free(struct vireo_vcpu *vcpu)
+{
+	if (!vcpu->lapic)
+		return;
+	hrtimer_cancel(&vcpu->lapic->timer);
+	kfree(vcpu->lapic);
+	vcpu->lapic = NULL;
+}
