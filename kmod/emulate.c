@@ -206,9 +206,11 @@ int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 			value &= (1ULL << (insn->access_size * 8)) - 1;
 	}
 
-	/* The local APIC page is emulated in the kernel (lapic.c). */
+	/* The interrupt controllers are emulated in the kernel. */
 	if (vireo_lapic_mmio(vcpu, gpa, insn->access_size, insn->is_write,
-			     &value)) {
+			     &value) ||
+	    vireo_ioapic_mmio(vcpu, gpa, insn->access_size, insn->is_write,
+			      &value)) {
 		if (insn->is_write)
 			vcpu->rip += insn->len;
 		else

@@ -18,51 +18,51 @@
 
 #include "vireo_core.h"
 
-#define APIC_REG_ID		0x020
-#define APIC_REG_VERSION	0x030
-#define APIC_REG_TPR		0x080
-#define APIC_REG_APR		0x090
-#define APIC_REG_PPR		0x0a0
-#define APIC_REG_EOI		0x0b0
-#define APIC_REG_LDR		0x0d0
-#define APIC_REG_DFR		0x0e0
-#define APIC_REG_SVR		0x0f0
-#define APIC_REG_ISR		0x100
-#define APIC_REG_TMR		0x180
-#define APIC_REG_IRR		0x200
-#define APIC_REG_ESR		0x280
-#define APIC_REG_ICR		0x300
-#define APIC_REG_ICR2		0x310
-#define APIC_REG_LVT_TIMER	0x320
-#define APIC_REG_LVT_THERMAL	0x330
-#define APIC_REG_LVT_PERF	0x340
-#define APIC_REG_LVT_LINT0	0x350
-#define APIC_REG_LVT_LINT1	0x360
-#define APIC_REG_LVT_ERROR	0x370
-#define APIC_REG_TIMER_INIT	0x380
-#define APIC_REG_TIMER_CUR	0x390
-#define APIC_REG_TIMER_DIV	0x3e0
-#define APIC_REG_SELF_IPI	0x3f0	/* x2APIC only */
+#define LAPIC_REG_ID		0x020
+#define LAPIC_REG_VERSION	0x030
+#define LAPIC_REG_TPR		0x080
+#define LAPIC_REG_APR		0x090
+#define LAPIC_REG_PPR		0x0a0
+#define LAPIC_REG_EOI		0x0b0
+#define LAPIC_REG_LDR		0x0d0
+#define LAPIC_REG_DFR		0x0e0
+#define LAPIC_REG_SVR		0x0f0
+#define LAPIC_REG_ISR		0x100
+#define LAPIC_REG_TMR		0x180
+#define LAPIC_REG_IRR		0x200
+#define LAPIC_REG_ESR		0x280
+#define LAPIC_REG_ICR		0x300
+#define LAPIC_REG_ICR2		0x310
+#define LAPIC_REG_LVT_TIMER	0x320
+#define LAPIC_REG_LVT_THERMAL	0x330
+#define LAPIC_REG_LVT_PERF	0x340
+#define LAPIC_REG_LVT_LINT0	0x350
+#define LAPIC_REG_LVT_LINT1	0x360
+#define LAPIC_REG_LVT_ERROR	0x370
+#define LAPIC_REG_TIMER_INIT	0x380
+#define LAPIC_REG_TIMER_CUR	0x390
+#define LAPIC_REG_TIMER_DIV	0x3e0
+#define LAPIC_REG_SELF_IPI	0x3f0	/* x2APIC only */
 
-#define APIC_SVR_ENABLE		BIT(8)
-#define APIC_LVT_MASKED		BIT(16)
-#define APIC_LVT_TIMER_MODE(v)	(((v) >> 17) & 3)
-#define APIC_TIMER_ONESHOT	0
-#define APIC_TIMER_PERIODIC	1
-#define APIC_TIMER_TSC_DEADLINE	2
-#define APIC_ICR_DELIVERY(v)	(((v) >> 8) & 7)
-#define APIC_ICR_LOGICAL	BIT(11)
-#define APIC_ICR_SHORTHAND(v)	(((v) >> 18) & 3)
-#define APIC_DM_FIXED		0
-#define APIC_DM_LOWEST		1
-#define APIC_DM_NMI		4
-#define APIC_DM_INIT		5
-#define APIC_DM_STARTUP		6
+#define LAPIC_SVR_ENABLE		BIT(8)
+#define LAPIC_LVT_MASKED		BIT(16)
+#define LAPIC_LVT_TIMER_MODE(v)	(((v) >> 17) & 3)
+#define LAPIC_TIMER_ONESHOT	0
+#define LAPIC_TIMER_PERIODIC	1
+#define LAPIC_TIMER_TSC_DEADLINE	2
+#define LAPIC_ICR_DELIVERY(v)	(((v) >> 8) & 7)
+#define LAPIC_ICR_LOGICAL	BIT(11)
+#define LAPIC_ICR_SHORTHAND(v)	(((v) >> 18) & 3)
+#define LAPIC_DM_FIXED		0
+#define LAPIC_DM_LOWEST		1
+#define LAPIC_DM_NMI		4
+#define LAPIC_DM_INIT		5
+#define LAPIC_DM_STARTUP		6
 
 /* Version 0x14 (integrated APIC), 6 LVT entries (max LVT index 5). */
-#define APIC_VERSION_VALUE	(0x14 | (5 << 16))
+#define LAPIC_VERSION_VALUE	(0x14 | (5 << 16))
 /* The emulated APIC bus runs at 1 GHz: one tick per nanosecond. */
-#define APIC_BUS_NS		1
+#define LAPIC_BUS_NS		1
 
 struct vireo_lapic {
 	struct vireo_vcpu *vcpu;
@@ -105,8 +105,8 @@ static int lapic_highest(struct vireo_lapic *apic, u32 base)
 
 static u32 lapic_ppr(struct vireo_lapic *apic)
 {
-	u32 tpr = lapic_get(apic, APIC_REG_TPR) & 0xff;
-	int isr = lapic_highest(apic, APIC_REG_ISR);
+	u32 tpr = lapic_get(apic, LAPIC_REG_TPR) & 0xff;
+	int isr = lapic_highest(apic, LAPIC_REG_ISR);
 	u32 isrv = isr < 0 ? 0 : isr & 0xf0;
 
 	return (tpr & 0xf0) >= isrv ? tpr : isrv;
@@ -115,26 +115,38 @@ static u32 lapic_ppr(struct vireo_lapic *apic)
 static bool lapic_enabled(struct vireo_lapic *apic)
 {
 	return (apic->vcpu->msrs.apic_base & BIT_ULL(11)) &&
-	       (lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE);
+	       (lapic_get(apic, LAPIC_REG_SVR) & LAPIC_SVR_ENABLE);
 }
 
-/* Set @vec in IRR and wake the vCPU.  Caller holds apic->lock. */
-static void lapic_accept_irq_locked(struct vireo_lapic *apic, u8 vec)
+/* Set @vec in IRR (and TMR for level triggers).  Caller holds apic->lock. */
+static void lapic_accept_irq_locked(struct vireo_lapic *apic, u8 vec,
+				    bool level)
 {
+	u32 *tmr = lapic_vec_word(apic, LAPIC_REG_TMR, vec);
+
 	if (vec < 16 || !lapic_enabled(apic))
 		return;		/* vectors 0-15 are illegal (10.5.3) */
-	*lapic_vec_word(apic, APIC_REG_IRR, vec) |= BIT(vec % 32);
+	*lapic_vec_word(apic, LAPIC_REG_IRR, vec) |= BIT(vec % 32);
+	if (level)
+		*tmr |= BIT(vec % 32);
+	else
+		*tmr &= ~BIT(vec % 32);
 }
 
-void vireo_lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec)
+static void lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec, bool level)
 {
 	struct vireo_lapic *apic = vcpu->lapic;
 	unsigned long flags;
 
 	spin_lock_irqsave(&apic->lock, flags);
-	lapic_accept_irq_locked(apic, vec);
+	lapic_accept_irq_locked(apic, vec, level);
 	spin_unlock_irqrestore(&apic->lock, flags);
 	vireo_vcpu_wake(vcpu);
+}
+
+void vireo_lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec)
+{
+	lapic_set_irq(vcpu, vec, false);
 }
 
 /* The vector the guest should take next, or -1. */
@@ -147,7 +159,7 @@ int vireo_lapic_pending(struct vireo_vcpu *vcpu)
 	if (!apic)
 		return -1;
 	spin_lock_irqsave(&apic->lock, flags);
-	irr = lapic_highest(apic, APIC_REG_IRR);
+	irr = lapic_highest(apic, LAPIC_REG_IRR);
 	if (irr >= 0 && (irr & 0xf0) <= (lapic_ppr(apic) & 0xf0))
 		irr = -1;
 	spin_unlock_irqrestore(&apic->lock, flags);
@@ -161,8 +173,8 @@ void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec)
 	unsigned long flags;
 
 	spin_lock_irqsave(&apic->lock, flags);
-	*lapic_vec_word(apic, APIC_REG_IRR, vec) &= ~BIT(vec % 32);
-	*lapic_vec_word(apic, APIC_REG_ISR, vec) |= BIT(vec % 32);
+	*lapic_vec_word(apic, LAPIC_REG_IRR, vec) &= ~BIT(vec % 32);
+	*lapic_vec_word(apic, LAPIC_REG_ISR, vec) |= BIT(vec % 32);
 	spin_unlock_irqrestore(&apic->lock, flags);
 	vireo_count(vcpu, VIREO_STAT_IRQ_INJECTED);
 }
@@ -173,7 +185,7 @@ void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec)
 
 static u32 lapic_divisor(struct vireo_lapic *apic)
 {
-	u32 v = lapic_get(apic, APIC_REG_TIMER_DIV);
+	u32 v = lapic_get(apic, LAPIC_REG_TIMER_DIV);
 	u32 code = (v & 3) | ((v & 8) >> 1);
 
 	return code == 7 ? 1 : 2U << code;	/* SDM 10.5.4, figure 10-10 */
@@ -187,15 +199,15 @@ static enum hrtimer_restart lapic_timer_fire(struct hrtimer *timer)
 	u32 lvt;
 
 	spin_lock_irqsave(&apic->lock, flags);
-	lvt = lapic_get(apic, APIC_REG_LVT_TIMER);
-	if (!(lvt & APIC_LVT_MASKED))
-		lapic_accept_irq_locked(apic, lvt & 0xff);
-	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC &&
+	lvt = lapic_get(apic, LAPIC_REG_LVT_TIMER);
+	if (!(lvt & LAPIC_LVT_MASKED))
+		lapic_accept_irq_locked(apic, lvt & 0xff, false);
+	if (LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_PERIODIC &&
 	    apic->timer_period) {
 		hrtimer_forward_now(timer, apic->timer_period);
 		apic->timer_expires = hrtimer_get_expires(timer);
 		ret = HRTIMER_RESTART;
-	} else if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE) {
+	} else if (LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_TSC_DEADLINE) {
 		apic->tsc_deadline = 0;
 	}
 	spin_unlock_irqrestore(&apic->lock, flags);
@@ -206,18 +218,18 @@ static enum hrtimer_restart lapic_timer_fire(struct hrtimer *timer)
 /* (Re)start the count-down timer from TIMER_INIT.  Caller holds the lock. */
 static void lapic_timer_start_locked(struct vireo_lapic *apic)
 {
-	u32 count = lapic_get(apic, APIC_REG_TIMER_INIT);
-	u32 lvt = lapic_get(apic, APIC_REG_LVT_TIMER);
+	u32 count = lapic_get(apic, LAPIC_REG_TIMER_INIT);
+	u32 lvt = lapic_get(apic, LAPIC_REG_LVT_TIMER);
 	u64 ns;
 
 	hrtimer_try_to_cancel(&apic->timer);
 	apic->timer_period = 0;
-	if (!count || APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE)
+	if (!count || LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_TSC_DEADLINE)
 		return;
-	ns = (u64)count * lapic_divisor(apic) * APIC_BUS_NS;
+	ns = (u64)count * lapic_divisor(apic) * LAPIC_BUS_NS;
 	/* Periods below 50 us would let a guest storm the host. */
 	ns = max_t(u64, ns, 50 * NSEC_PER_USEC);
-	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC)
+	if (LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_PERIODIC)
 		apic->timer_period = ns_to_ktime(ns);
 	apic->timer_expires = ktime_add_ns(ktime_get(), ns);
 	hrtimer_start(&apic->timer, apic->timer_expires, HRTIMER_MODE_ABS_HARD);
@@ -228,13 +240,13 @@ static u32 lapic_timer_current_locked(struct vireo_lapic *apic)
 	s64 left;
 
 	if (!hrtimer_active(&apic->timer) ||
-	    APIC_LVT_TIMER_MODE(lapic_get(apic, APIC_REG_LVT_TIMER)) ==
-	    APIC_TIMER_TSC_DEADLINE)
+	    LAPIC_LVT_TIMER_MODE(lapic_get(apic, LAPIC_REG_LVT_TIMER)) ==
+	    LAPIC_TIMER_TSC_DEADLINE)
 		return 0;
 	left = ktime_to_ns(ktime_sub(apic->timer_expires, ktime_get()));
 	if (left <= 0)
 		return 0;
-	return div_u64(left, lapic_divisor(apic) * APIC_BUS_NS);
+	return div_u64(left, lapic_divisor(apic) * LAPIC_BUS_NS);
 }
 
 static void lapic_set_tsc_deadline_locked(struct vireo_lapic *apic, u64 deadline)
@@ -243,8 +255,8 @@ static void lapic_set_tsc_deadline_locked(struct vireo_lapic *apic, u64 deadline
 
 	hrtimer_try_to_cancel(&apic->timer);
 	apic->tsc_deadline = deadline;
-	if (!deadline || APIC_LVT_TIMER_MODE(lapic_get(apic, APIC_REG_LVT_TIMER)) !=
-	    APIC_TIMER_TSC_DEADLINE)
+	if (!deadline || LAPIC_LVT_TIMER_MODE(lapic_get(apic, LAPIC_REG_LVT_TIMER)) !=
+	    LAPIC_TIMER_TSC_DEADLINE)
 		return;
 	if (deadline > now && tsc_khz)
 		ns = mul_u64_u32_div(deadline - now, NSEC_PER_MSEC, tsc_khz);
@@ -266,15 +278,51 @@ static bool lapic_matches(struct vireo_lapic *apic, u32 dest, bool logical,
 	/* Flat logical model: the destination is a bit mask over LDR[31:24]. */
 	if (x2apic)
 		return dest == 0xffffffff;
-	return ((lapic_get(apic, APIC_REG_LDR) >> 24) & dest) != 0;
+	return ((lapic_get(apic, LAPIC_REG_LDR) >> 24) & dest) != 0;
+}
+
+/* Hand one interrupt message to a target vCPU's LAPIC. */
+static void lapic_deliver_one(struct vireo_vcpu *t, u32 mode, u8 vector,
+			      bool level)
+{
+	switch (mode) {
+	case LAPIC_DM_FIXED:
+	case LAPIC_DM_LOWEST:	/* every match gets it: no arbitration */
+		lapic_set_irq(t, vector, level);
+		break;
+	case LAPIC_DM_INIT:
+		vireo_vcpu_request_init(t);
+		break;
+	case LAPIC_DM_STARTUP:
+		vireo_vcpu_request_sipi(t, vector);
+		break;
+	default:	/* NMI, SMI, ExtINT: not delivered yet */
+		pr_info_ratelimited(VIREO_LOG_PREFIX "vm %u: interrupt delivery mode %u not supported\n",
+				    t->vm->id, mode);
+	}
+}
+
+/* An interrupt message from the I/O APIC (or an MSI, later). */
+void vireo_lapic_deliver(struct vireo_vm *vm, u32 dest, bool logical,
+			 u32 mode, u8 vector, bool level)
+{
+	u32 i;
+
+	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+		struct vireo_vcpu *t = READ_ONCE(vm->vcpus[i]);
+
+		if (t && t->lapic &&
+		    lapic_matches(t->lapic, dest, logical,
+				  t->msrs.apic_base & BIT_ULL(10)))
+			lapic_deliver_one(t, mode, vector, level);
+	}
 }
 
 static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 			   bool x2apic)
 {
 	struct vireo_vm *vm = src->vcpu->vm;
-	u32 shorthand = APIC_ICR_SHORTHAND(icr);
-	u32 mode = APIC_ICR_DELIVERY(icr);
+	u32 shorthand = LAPIC_ICR_SHORTHAND(icr);
 	u32 i;
 
 	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
@@ -295,25 +343,11 @@ static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 			break;
 		default:
 			hit = lapic_matches(t->lapic, dest,
-					    icr & APIC_ICR_LOGICAL, x2apic);
+					    icr & LAPIC_ICR_LOGICAL, x2apic);
 		}
-		if (!hit)
-			continue;
-		switch (mode) {
-		case APIC_DM_FIXED:
-		case APIC_DM_LOWEST:
-			vireo_lapic_set_irq(t, icr & 0xff);
-			break;
-		case APIC_DM_INIT:
-			vireo_vcpu_request_init(t);
-			break;
-		case APIC_DM_STARTUP:
-			vireo_vcpu_request_sipi(t, icr & 0xff);
-			break;
-		default:	/* NMI, SMI, ExtINT: not delivered yet */
-			pr_info_ratelimited(VIREO_LOG_PREFIX "vm %u: IPI delivery mode %u not supported\n",
-					    vm->id, mode);
-		}
+		if (hit)
+			lapic_deliver_one(t, LAPIC_ICR_DELIVERY(icr), icr & 0xff,
+					  false);
 	}
 }
 
@@ -324,84 +358,93 @@ static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 static u32 lapic_read_locked(struct vireo_lapic *apic, u32 reg)
 {
 	switch (reg) {
-	case APIC_REG_PPR:
+	case LAPIC_REG_PPR:
 		return lapic_ppr(apic);
-	case APIC_REG_TIMER_CUR:
+	case LAPIC_REG_TIMER_CUR:
 		return lapic_timer_current_locked(apic);
-	case APIC_REG_EOI:
+	case LAPIC_REG_EOI:
 		return 0;
 	}
 	return lapic_get(apic, reg);
 }
 
-static void lapic_eoi_locked(struct vireo_lapic *apic)
+/* Returns the vector if the I/O APIC must see this (level) EOI, else -1. */
+static int lapic_eoi_locked(struct vireo_lapic *apic)
 {
-	int isr = lapic_highest(apic, APIC_REG_ISR);
+	int isr = lapic_highest(apic, LAPIC_REG_ISR);
 
-	if (isr >= 0)
-		*lapic_vec_word(apic, APIC_REG_ISR, isr) &= ~BIT(isr % 32);
+	if (isr < 0)
+		return -1;
+	*lapic_vec_word(apic, LAPIC_REG_ISR, isr) &= ~BIT(isr % 32);
+	if (*lapic_vec_word(apic, LAPIC_REG_TMR, isr) & BIT(isr % 32))
+		return isr;
+	return -1;
 }
 
-/* Returns true if the write needs an IPI sent after the lock is dropped. */
-static bool lapic_write_locked(struct vireo_lapic *apic, u32 reg, u32 val)
+/*
+ * Returns true if the write needs an IPI sent after the lock is dropped;
+ * *eoi_vec is set to a level-triggered vector whose EOI goes to the I/O APIC.
+ */
+static bool lapic_write_locked(struct vireo_lapic *apic, u32 reg, u32 val,
+			       int *eoi_vec)
 {
 	u32 i;
 
 	switch (reg) {
-	case APIC_REG_ID:
+	case LAPIC_REG_ID:
 		lapic_set(apic, reg, val & 0xff000000);
 		break;
-	case APIC_REG_TPR:
+	case LAPIC_REG_TPR:
 		lapic_set(apic, reg, val & 0xff);
 		break;
-	case APIC_REG_EOI:
-		lapic_eoi_locked(apic);
+	case LAPIC_REG_EOI:
+		*eoi_vec = lapic_eoi_locked(apic);
 		break;
-	case APIC_REG_LDR:
+	case LAPIC_REG_LDR:
 		lapic_set(apic, reg, val & 0xff000000);
 		break;
-	case APIC_REG_DFR:
+	case LAPIC_REG_DFR:
 		lapic_set(apic, reg, val | 0x0fffffff);
 		break;
-	case APIC_REG_SVR:
+	case LAPIC_REG_SVR:
 		lapic_set(apic, reg, val & 0x3ff);
-		if (!(val & APIC_SVR_ENABLE))	/* disabling masks every LVT */
-			for (i = APIC_REG_LVT_TIMER; i <= APIC_REG_LVT_ERROR; i += 0x10)
-				lapic_set(apic, i, lapic_get(apic, i) | APIC_LVT_MASKED);
+		if (!(val & LAPIC_SVR_ENABLE))	/* disabling masks every LVT */
+			for (i = LAPIC_REG_LVT_TIMER; i <= LAPIC_REG_LVT_ERROR; i += 0x10)
+				lapic_set(apic, i, lapic_get(apic, i) | LAPIC_LVT_MASKED);
 		break;
-	case APIC_REG_ESR:
+	case LAPIC_REG_ESR:
 		lapic_set(apic, reg, 0);
 		break;
-	case APIC_REG_ICR:
+	case LAPIC_REG_ICR:
 		lapic_set(apic, reg, val & ~BIT(12));	/* never busy */
 		return true;
-	case APIC_REG_ICR2:
+	case LAPIC_REG_ICR2:
 		lapic_set(apic, reg, val & 0xff000000);
 		break;
-	case APIC_REG_LVT_TIMER:
-		if (APIC_LVT_TIMER_MODE(val) !=
-		    APIC_LVT_TIMER_MODE(lapic_get(apic, reg))) {
+	case LAPIC_REG_LVT_TIMER:
+		if (LAPIC_LVT_TIMER_MODE(val) !=
+		    LAPIC_LVT_TIMER_MODE(lapic_get(apic, reg))) {
 			hrtimer_try_to_cancel(&apic->timer);
 			apic->tsc_deadline = 0;
 		}
-		if (!(lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE))
-			val |= APIC_LVT_MASKED;
+		if (!(lapic_get(apic, LAPIC_REG_SVR) & LAPIC_SVR_ENABLE))
+			val |= LAPIC_LVT_MASKED;
 		lapic_set(apic, reg, val & 0x710ff);
 		break;
-	case APIC_REG_LVT_THERMAL:
-	case APIC_REG_LVT_PERF:
-	case APIC_REG_LVT_LINT0:
-	case APIC_REG_LVT_LINT1:
-	case APIC_REG_LVT_ERROR:
-		if (!(lapic_get(apic, APIC_REG_SVR) & APIC_SVR_ENABLE))
-			val |= APIC_LVT_MASKED;
+	case LAPIC_REG_LVT_THERMAL:
+	case LAPIC_REG_LVT_PERF:
+	case LAPIC_REG_LVT_LINT0:
+	case LAPIC_REG_LVT_LINT1:
+	case LAPIC_REG_LVT_ERROR:
+		if (!(lapic_get(apic, LAPIC_REG_SVR) & LAPIC_SVR_ENABLE))
+			val |= LAPIC_LVT_MASKED;
 		lapic_set(apic, reg, val & 0x1a7ff);
 		break;
-	case APIC_REG_TIMER_INIT:
+	case LAPIC_REG_TIMER_INIT:
 		lapic_set(apic, reg, val);
 		lapic_timer_start_locked(apic);
 		break;
-	case APIC_REG_TIMER_DIV:
+	case LAPIC_REG_TIMER_DIV:
 		lapic_set(apic, reg, val & 0xb);
 		break;
 	default:
@@ -418,6 +461,7 @@ bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 	u64 base = vcpu->msrs.apic_base & GENMASK_ULL(51, 12);
 	unsigned long flags;
 	bool ipi = false;
+	int eoi_vec = -1;
 	u32 reg, icr = 0, dest = 0;
 
 	if (!apic || !(vcpu->msrs.apic_base & BIT_ULL(11)) ||
@@ -427,15 +471,17 @@ bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 	reg = (gpa - base) & ~0xfULL;
 	spin_lock_irqsave(&apic->lock, flags);
 	if (write) {
-		ipi = lapic_write_locked(apic, reg, *val);
-		icr = lapic_get(apic, APIC_REG_ICR);
-		dest = lapic_get(apic, APIC_REG_ICR2) >> 24;
+		ipi = lapic_write_locked(apic, reg, *val, &eoi_vec);
+		icr = lapic_get(apic, LAPIC_REG_ICR);
+		dest = lapic_get(apic, LAPIC_REG_ICR2) >> 24;
 	} else {
 		*val = reg < 0x400 ? lapic_read_locked(apic, reg) : 0;
 	}
 	spin_unlock_irqrestore(&apic->lock, flags);
 	if (ipi)
 		lapic_send_ipi(apic, icr, dest, false);
+	if (eoi_vec >= 0)
+		vireo_ioapic_eoi(vcpu->vm, eoi_vec);
 	return true;
 }
 
@@ -445,6 +491,7 @@ int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val)
 	struct vireo_lapic *apic = vcpu->lapic;
 	unsigned long flags;
 	bool ipi = false;
+	int eoi_vec = -1;
 	u32 reg;
 
 	if (!apic)
@@ -466,27 +513,29 @@ int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val)
 
 	spin_lock_irqsave(&apic->lock, flags);
 	if (write) {
-		if (reg == APIC_REG_ICR) {
-			lapic_set(apic, APIC_REG_ICR2, *val >> 32);
-			ipi = lapic_write_locked(apic, reg, (u32)*val);
-		} else if (reg == APIC_REG_SELF_IPI) {
-			lapic_accept_irq_locked(apic, *val & 0xff);
+		if (reg == LAPIC_REG_ICR) {
+			lapic_set(apic, LAPIC_REG_ICR2, *val >> 32);
+			ipi = lapic_write_locked(apic, reg, (u32)*val, &eoi_vec);
+		} else if (reg == LAPIC_REG_SELF_IPI) {
+			lapic_accept_irq_locked(apic, *val & 0xff, false);
 		} else {
-			lapic_write_locked(apic, reg, *val);
+			lapic_write_locked(apic, reg, *val, &eoi_vec);
 		}
-	} else if (reg == APIC_REG_ID) {
+	} else if (reg == LAPIC_REG_ID) {
 		*val = vcpu->id;	/* x2APIC ID is 32 bits (10.12.5) */
-	} else if (reg == APIC_REG_ICR) {
-		*val = lapic_get(apic, APIC_REG_ICR) |
-		       ((u64)lapic_get(apic, APIC_REG_ICR2) << 32);
+	} else if (reg == LAPIC_REG_ICR) {
+		*val = lapic_get(apic, LAPIC_REG_ICR) |
+		       ((u64)lapic_get(apic, LAPIC_REG_ICR2) << 32);
 	} else {
 		*val = lapic_read_locked(apic, reg);
 	}
 	spin_unlock_irqrestore(&apic->lock, flags);
 	if (ipi)
 		lapic_send_ipi(apic, (u32)*val, *val >> 32, true);
-	if (reg == APIC_REG_SELF_IPI && write)
+	if (reg == LAPIC_REG_SELF_IPI && write)
 		vireo_vcpu_wake(vcpu);
+	if (eoi_vec >= 0)
+		vireo_ioapic_eoi(vcpu->vm, eoi_vec);
 	return 0;
 }
 
@@ -499,12 +548,12 @@ void vireo_lapic_reset(struct vireo_vcpu *vcpu)
 	hrtimer_cancel(&apic->timer);
 	spin_lock_irqsave(&apic->lock, flags);
 	memset(apic->regs, 0, sizeof(apic->regs));
-	lapic_set(apic, APIC_REG_ID, vcpu->id << 24);
-	lapic_set(apic, APIC_REG_VERSION, APIC_VERSION_VALUE);
-	lapic_set(apic, APIC_REG_DFR, 0xffffffff);
-	lapic_set(apic, APIC_REG_SVR, 0xff);
-	for (reg = APIC_REG_LVT_TIMER; reg <= APIC_REG_LVT_ERROR; reg += 0x10)
-		lapic_set(apic, reg, APIC_LVT_MASKED);
+	lapic_set(apic, LAPIC_REG_ID, vcpu->id << 24);
+	lapic_set(apic, LAPIC_REG_VERSION, LAPIC_VERSION_VALUE);
+	lapic_set(apic, LAPIC_REG_DFR, 0xffffffff);
+	lapic_set(apic, LAPIC_REG_SVR, 0xff);
+	for (reg = LAPIC_REG_LVT_TIMER; reg <= LAPIC_REG_LVT_ERROR; reg += 0x10)
+		lapic_set(apic, reg, LAPIC_LVT_MASKED);
 	apic->timer_period = 0;
 	apic->tsc_deadline = 0;
 	spin_unlock_irqrestore(&apic->lock, flags);

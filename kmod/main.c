@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/cpuhotplug.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 
 #include "vireo_core.h"
 
@@ -59,6 +60,11 @@ static long vireo_dev_run_size(void *unused, unsigned long arg)
 	return arg ? -EINVAL : PAGE_SIZE;
 }
 
+static long vireo_dev_tsc_khz(void *unused, unsigned long arg)
+{
+	return arg ? -EINVAL : (long)tsc_khz;
+}
+
 static long vireo_dev_create(void *unused, unsigned long arg)
 {
 	return vireo_dev_create_vm(arg);
@@ -68,6 +74,7 @@ static const struct vireo_ioctl_desc vireo_dev_ioctls[] = {
 	{ VIREO_GET_API_VERSION,	0, vireo_dev_api_version },
 	{ VIREO_GET_RUN_SIZE,		0, vireo_dev_run_size },
 	{ VIREO_CREATE_VM,		0, vireo_dev_create },
+	{ VIREO_GET_TSC_KHZ,		0, vireo_dev_tsc_khz },
 };
 
 static long vireo_dev_ioctl(struct file *file, unsigned int cmd,

@@ -162,8 +162,13 @@ static int vireo_set_regs(struct vireo_vcpu *vcpu, const struct vireo_regs *r)
 	g[VCPU_R14] = r->r14; g[VCPU_R15] = r->r15;
 	vcpu->rip = r->rip;
 	vcpu->rflags = r->rflags | VIREO_RFLAGS_FIXED1;
-	/* User space took over the register state: nothing left to finish. */
+	/*
+	 * User space took over the register state: nothing left to finish,
+	 * and a vCPU halted in the kernel resumes at the new RIP.
+	 */
 	vcpu->pending = VIREO_PENDING_NONE;
+	if (vcpu->activity == VIREO_HALTED)
+		vcpu->activity = VIREO_ACTIVE;
 	return 0;
 }
 

@@ -79,6 +79,7 @@ struct vireo_paging {
 
 struct vireo_vm;
 struct vireo_lapic;
+struct vireo_ioapic;
 
 /* vCPU activity (SDM vol. 3A, 8.4: wait-for-SIPI after INIT). */
 enum vireo_activity {
@@ -182,6 +183,7 @@ struct vireo_vm {
 	u64 tdp_root_pa;
 	atomic64_t tdp_pages;
 
+	struct vireo_ioapic *ioapic;	/* irqchip VMs, immutable pointer */
 	atomic_t state;			/* enum vireo_vm_state */
 	s64 tsc_offset;			/* initial guest TSC offset, immutable */
 	void *backend;
@@ -282,6 +284,16 @@ void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec);
 bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 		      bool write, u64 *val);
 int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val);
+void vireo_lapic_deliver(struct vireo_vm *vm, u32 dest, bool logical,
+			 u32 mode, u8 vector, bool level);
+
+/* ioapic.c */
+int vireo_ioapic_create(struct vireo_vm *vm);
+void vireo_ioapic_free(struct vireo_vm *vm);
+int vireo_ioapic_set_irq(struct vireo_vm *vm, u32 pin, bool level);
+void vireo_ioapic_eoi(struct vireo_vm *vm, u8 vector);
+bool vireo_ioapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
+		       bool write, u64 *val);
 
 /* msr.c */
 void vireo_msr_reset(struct vireo_vcpu *vcpu);

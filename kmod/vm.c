@@ -39,6 +39,7 @@ static void vireo_vm_destroy(struct kref *ref)
 			vireo_vcpu_free(vm->vcpus[i]);
 
 	vireo_ops->vm_destroy(vm);
+	vireo_ioapic_free(vm);
 	vireo_tdp_free(vm);
 	vireo_mem_free(vm);
 	kfree(vm->cpuid);
@@ -155,6 +156,17 @@ static long vireo_vm_get_info(void *obj, unsigned long arg)
 	return copy_to_user((void __user *)arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+static long vireo_vm_irq_line(void *obj, unsigned long arg)
+{
+	struct vireo_irq_line line;
+
+	if (copy_from_user(&line, (void __user *)arg, sizeof(line)))
+		return -EFAULT;
+	if (line.level > 1)
+		return -EINVAL;
+	return vireo_ioapic_set_irq(obj, line.pin, line.level);
+}
+
 static long vireo_vm_create_vcpu(void *obj, unsigned long arg)
 {
 	return vireo_vcpu_create(obj, arg);
@@ -166,6 +178,7 @@ static const struct vireo_ioctl_desc vireo_vm_ioctls[] = {
 	{ VIREO_SET_CPUID,	0, vireo_vm_set_cpuid },
 	{ VIREO_GET_CPUID,	0, vireo_vm_get_cpuid },
 	{ VIREO_GET_VM_INFO,	0, vireo_vm_get_info },
+	{ VIREO_IRQ_LINE,	0, vireo_vm_irq_line },
 };
 
 static long vireo_vm_ioctl(struct file *file, unsigned int cmd,
@@ -238,9 +251,14 @@ long vireo_dev_create_vm(unsigned long arg)
 	ret = vireo_tdp_init(vm);
 	if (ret)
 		goto free_vm;
+	if (vm->flags & VIREO_VM_FLAG_IRQCHIP) {
+		ret = vireo_ioapic_create(vm);
+		if (ret)
+			goto free_tdp;
+	}
 	ret = vireo_ops->vm_init(vm);
 	if (ret)
-		goto free_tdp;
+		goto free_ioapic;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -267,6 +285,8 @@ put_fd:
 	put_unused_fd(fd);
 destroy_backend:
 	vireo_ops->vm_destroy(vm);
+free_ioapic:
+	vireo_ioapic_free(vm);
 free_tdp:
 	vireo_tdp_free(vm);
 free_vm:

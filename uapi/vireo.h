@@ -44,6 +44,11 @@
 #define VIREO_VM_FLAG_IRQCHIP	(1U << 0)
 #define VIREO_VM_FLAGS_ALL	VIREO_VM_FLAG_IRQCHIP
 
+/* The in-kernel I/O APIC of an irqchip VM (MMIO, guest-physical). */
+#define VIREO_IOAPIC_BASE	0xfec00000ULL
+#define VIREO_IOAPIC_PINS	24
+#define VIREO_LAPIC_BASE	0xfee00000ULL	/* default IA32_APIC_BASE */
+
 struct vireo_vm_config {
 	__u64 ram_bytes;	/* multiple of VIREO_PAGE_SIZE, in [MIN, MAX] */
 	__u32 flags;		/* VIREO_VM_FLAG_*; unknown bits: -EINVAL */
@@ -92,11 +97,24 @@ struct vireo_cpuid {
 	struct vireo_cpuid_entry entries[];
 };
 
+/*
+ * Drive an I/O APIC input pin of an irqchip VM: level 1 asserts, 0
+ * deasserts.  Edge-triggered pins fire on 0->1; level-triggered pins fire
+ * while asserted and again after the guest's EOI.  ENXIO without irqchip.
+ */
+struct vireo_irq_line {
+	__u32 pin;		/* < VIREO_IOAPIC_PINS */
+	__u32 level;		/* 0 or 1 */
+};
+
 /* Returns a new vCPU fd; the argument is the vCPU id (< VIREO_MAX_VCPUS). */
 #define VIREO_CREATE_VCPU	_IO(VIREO_IOCTL_TYPE, 0x10)
 #define VIREO_SET_CPUID		_IOW(VIREO_IOCTL_TYPE, 0x11, struct vireo_cpuid)
 #define VIREO_GET_CPUID		_IOWR(VIREO_IOCTL_TYPE, 0x12, struct vireo_cpuid)
 #define VIREO_GET_VM_INFO	_IOR(VIREO_IOCTL_TYPE, 0x13, struct vireo_vm_info)
+#define VIREO_IRQ_LINE		_IOW(VIREO_IOCTL_TYPE, 0x14, struct vireo_irq_line)
+/* Returns the host TSC frequency in kHz (guests see the same rate). */
+#define VIREO_GET_TSC_KHZ	_IO(VIREO_IOCTL_TYPE, 0x03)
 
 /*
  * Guest RAM: mmap(NULL, ram_bytes, PROT_READ|PROT_WRITE, MAP_SHARED, vm_fd, 0)
