@@ -46,28 +46,30 @@ static uint64_t gdt_descriptor(uint32_t base, uint32_t limit_units, unsigned int
 	return d;
 }
 
-static void boot_write_long_mode_area(uint8_t *ram, uint64_t ram_bytes)
+void boot_write_gdt(uint8_t *ram, unsigned int code64_sel, unsigned int data_sel,
+		    unsigned int tss_sel)
 {
 	uint64_t *gdt = (uint64_t *)(ram + BOOT_GDT_GPA);
+	uint16_t iomap_base = BOOT_TSS_BYTES;
+
+	memset(ram + BOOT_GDT_GPA, 0, BOOT_PML4_GPA - BOOT_GDT_GPA);
+	gdt[code64_sel / 8] = gdt_descriptor(0, 0xfffff, SEG_TYPE_CODE_RX_ACCESSED, 1, 1, 0, 1);
+	gdt[data_sel / 8] = gdt_descriptor(0, 0xfffff, SEG_TYPE_DATA_RW_ACCESSED, 1, 0, 1, 1);
+	/* 16-byte TSS descriptor; upper half holds base[63:32] = 0. */
+	gdt[tss_sel / 8] = gdt_descriptor((uint32_t)BOOT_TSS_GPA, BOOT_TSS_BYTES - 1,
+					  SEG_TYPE_TSS_BUSY, 0, 0, 0, 0);
+	gdt[tss_sel / 8 + 1] = 0;
+	/* I/O map base past the limit: no I/O permission bitmap (SDM 7.7). */
+	memcpy(ram + BOOT_TSS_GPA + 0x66, &iomap_base, sizeof(iomap_base));
+}
+
+void boot_write_page_tables(uint8_t *ram, uint64_t ram_bytes)
+{
 	uint64_t *pml4 = (uint64_t *)(ram + BOOT_PML4_GPA);
 	uint64_t *pdpt = (uint64_t *)(ram + BOOT_PDPT_GPA);
 	uint64_t gib = boot_mapped_gib(ram_bytes);
-	uint16_t iomap_base = BOOT_TSS_BYTES;
 
-	memset(ram + BOOT_GDT_GPA, 0, BOOT_PD_GPA + gib * 4096 - BOOT_GDT_GPA);
-
-	gdt[0] = 0;
-	gdt[BOOT_SEL_CODE64 / 8] = gdt_descriptor(0, 0xfffff, SEG_TYPE_CODE_RX_ACCESSED,
-						  1, 1, 0, 1);
-	gdt[BOOT_SEL_DATA / 8] = gdt_descriptor(0, 0xfffff, SEG_TYPE_DATA_RW_ACCESSED,
-						1, 0, 1, 1);
-	/* 16-byte TSS descriptor; upper half holds base[63:32] = 0. */
-	gdt[BOOT_SEL_TSS / 8] = gdt_descriptor((uint32_t)BOOT_TSS_GPA, BOOT_TSS_BYTES - 1,
-					       SEG_TYPE_TSS_BUSY, 0, 0, 0, 0);
-	gdt[BOOT_SEL_TSS / 8 + 1] = 0;
-	/* I/O map base past the limit: no I/O permission bitmap (SDM 7.7). */
-	memcpy(ram + BOOT_TSS_GPA + 0x66, &iomap_base, sizeof(iomap_base));
-
+	memset(ram + BOOT_PML4_GPA, 0, BOOT_PD_GPA + gib * 4096 - BOOT_PML4_GPA);
 	pml4[0] = BOOT_PDPT_GPA | X86_PTE_PRESENT | X86_PTE_WRITE;
 	for (uint64_t i = 0; i < gib; i++) {
 		uint64_t *pd = (uint64_t *)(ram + BOOT_PD_GPA + i * 4096);
@@ -124,8 +126,10 @@ int boot_load_image(const struct vm_config *cfg, void *ram, uint64_t ram_bytes,
 		close(fd);
 		return -EFBIG;
 	}
-	if (cfg->entry == VM_ENTRY_LONG)
-		boot_write_long_mode_area(ram, ram_bytes);
+	if (cfg->entry == VM_ENTRY_LONG) {
+		boot_write_gdt(ram, BOOT_SEL_CODE64, BOOT_SEL_DATA, BOOT_SEL_TSS);
+		boot_write_page_tables(ram, ram_bytes);
+	}
 
 	while (got < (uint64_t)st.st_size) {
 		ssize_t n = read(fd, (uint8_t *)ram + cfg->load_address + got,
@@ -174,32 +178,54 @@ static void boot_real_mode_state(const struct vm_config *cfg, unsigned int id,
 	regs->rsp = (0x10000 - (uint64_t)id * BOOT_REAL_STACK_BYTES) & 0xffff;
 }
 
-static void boot_long_mode_state(const struct vm_config *cfg, uint64_t ram_bytes,
-				 unsigned int id, struct vireo_regs *regs,
-				 struct vireo_sregs *sregs)
+void boot_init_state(struct vireo_regs *regs, struct vireo_sregs *sregs)
 {
-	struct vireo_segment data = boot_segment(0, 0xffffffff, BOOT_SEL_DATA,
+	struct vireo_segment data = boot_segment(0, 0xffff, 0, SEG_TYPE_DATA_RW_ACCESSED, 1);
+
+	memset(regs, 0, sizeof(*regs));
+	memset(sregs, 0, sizeof(*sregs));
+	sregs->cs = boot_segment(0xffff0000, 0xffff, 0xf000, SEG_TYPE_CODE_RX_ACCESSED, 1);
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->tr = boot_segment(0, 0xffff, 0, SEG_TYPE_TSS_BUSY, 0);
+	sregs->ldt = boot_segment(0, 0xffff, 0, SEG_TYPE_LDT, 0);
+	sregs->gdt.limit = 0xffff;
+	sregs->idt.limit = 0xffff;
+	sregs->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	regs->rip = 0xfff0;
+	regs->rflags = X86_RFLAGS_FIXED;
+}
+
+void boot_long_mode_sregs(struct vireo_sregs *sregs, unsigned int code64_sel,
+			  unsigned int data_sel, unsigned int tss_sel)
+{
+	struct vireo_segment data = boot_segment(0, 0xffffffff, (uint16_t)data_sel,
 						 SEG_TYPE_DATA_RW_ACCESSED, 1);
 
 	data.db = 1;
 	data.g = 1;
-	sregs->cs = boot_segment(0, 0xffffffff, BOOT_SEL_CODE64, SEG_TYPE_CODE_RX_ACCESSED, 1);
+	sregs->cs = boot_segment(0, 0xffffffff, (uint16_t)code64_sel, SEG_TYPE_CODE_RX_ACCESSED, 1);
 	sregs->cs.l = 1;
 	sregs->cs.g = 1;
 	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
-	sregs->tr = boot_segment(BOOT_TSS_GPA, BOOT_TSS_BYTES - 1, BOOT_SEL_TSS,
+	sregs->tr = boot_segment(BOOT_TSS_GPA, BOOT_TSS_BYTES - 1, (uint16_t)tss_sel,
 				 SEG_TYPE_TSS_BUSY, 0);
 	sregs->ldt = boot_segment(0, 0, 0, SEG_TYPE_LDT, 0);
 	sregs->ldt.present = 0;
 	sregs->ldt.unusable = 1;
 	sregs->gdt.base = BOOT_GDT_GPA;
-	sregs->gdt.limit = BOOT_GDT_BYTES - 1;
+	sregs->gdt.limit = (uint16_t)(tss_sel + 16 - 1);	/* the TSS descriptor is last */
 	sregs->idt.limit = 0;
 	sregs->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
 	sregs->cr3 = BOOT_PML4_GPA;
 	sregs->cr4 = X86_CR4_PAE;
 	sregs->efer = X86_EFER_LME | X86_EFER_LMA;
+}
 
+static void boot_long_mode_state(const struct vm_config *cfg, uint64_t ram_bytes,
+				 unsigned int id, struct vireo_regs *regs,
+				 struct vireo_sregs *sregs)
+{
+	boot_long_mode_sregs(sregs, BOOT_SEL_CODE64, BOOT_SEL_DATA, BOOT_SEL_TSS);
 	regs->rip = cfg->load_address;
 	regs->rsp = ram_bytes - (uint64_t)id * BOOT_LONG_STACK_BYTES;
 }

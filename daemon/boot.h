@@ -52,6 +52,8 @@ struct errinfo;
 #define X86_CR0_PE		(1ULL << 0)
 #define X86_CR0_ET		(1ULL << 4)
 #define X86_CR0_NE		(1ULL << 5)
+#define X86_CR0_NW		(1ULL << 29)
+#define X86_CR0_CD		(1ULL << 30)
 #define X86_CR0_PG		(1ULL << 31)
 #define X86_CR4_PAE		(1ULL << 5)
 #define X86_EFER_LME		(1ULL << 8)
@@ -70,6 +72,26 @@ uint64_t boot_mapped_gib(uint64_t ram_bytes);
  */
 int boot_load_image(const struct vm_config *cfg, void *ram, uint64_t ram_bytes,
 		    struct errinfo *e);
+
+/*
+ * The building blocks, shared with the Linux loader (linux_boot.c):
+ * a GDT at BOOT_GDT_GPA with a flat 64-bit code descriptor at code64_sel, a
+ * flat data descriptor at data_sel and the busy TSS (at BOOT_TSS_GPA) at
+ * tss_sel, every other descriptor null, the GDT limit ending with the TSS
+ * descriptor; the identity-mapped page tables described above; the
+ * matching 64-bit sregs (CR0, CR3, CR4, EFER, segments, GDTR, no IDT).
+ */
+void boot_write_gdt(uint8_t *ram, unsigned int code64_sel, unsigned int data_sel,
+		    unsigned int tss_sel);
+void boot_write_page_tables(uint8_t *ram, uint64_t ram_bytes);
+void boot_long_mode_sregs(struct vireo_sregs *sregs, unsigned int code64_sel,
+			  unsigned int data_sel, unsigned int tss_sel);
+/*
+ * The architectural state after INIT (SDM vol. 3A, table 9-1): real mode,
+ * CS = 0xf000 with base 0xffff0000, IP = 0xfff0, CR0 = CD|NW|ET.  What an
+ * application processor holds while it waits for a start-up IPI.
+ */
+void boot_init_state(struct vireo_regs *regs, struct vireo_sregs *sregs);
 
 /* The register state vCPU 'vcpu_id' starts with. */
 void boot_vcpu_state(const struct vm_config *cfg, uint64_t ram_bytes,

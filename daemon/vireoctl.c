@@ -265,14 +265,31 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Makes vm[key], if it is a relative path, absolute against our working directory. */
+static void absolute_path(json_t *vm, const char *key)
+{
+	json_t *path = json_object_get(vm, key);
+	char cwd[PATH_MAX], *abs;
+
+	if (!json_is_string(path) || json_string_value(path)[0] == '/')
+		return;
+	if (!getcwd(cwd, sizeof(cwd)))
+		fail("getcwd: %s", strerror(errno));
+	if (asprintf(&abs, "%s/%s", cwd, json_string_value(path)) < 0)
+		fail("out of memory");
+	json_object_set_new(vm, key, json_string(abs));
+	free(abs);
+}
+
 /*
  * Reads a VM config file (one VM object, or {"vms": [one object]}) and
- * makes a relative image path absolute against our working directory:
- * vireod resolves paths against its own, which is probably elsewhere.
+ * makes relative image, kernel and initrd paths absolute against our
+ * working directory: vireod resolves paths against its own, which is
+ * probably elsewhere.
  */
 static json_t *load_vm_config(const char *path)
 {
-	json_t *root, *vm, *image;
+	json_t *root, *vm;
 	json_error_t jerr;
 	size_t len;
 	char *text = read_file(path, &len);
@@ -294,17 +311,9 @@ static json_t *load_vm_config(const char *path)
 	json_incref(vm);
 	json_decref(root);
 
-	image = json_object_get(vm, "image");
-	if (json_is_string(image) && json_string_value(image)[0] != '/') {
-		char cwd[PATH_MAX], *abs;
-
-		if (!getcwd(cwd, sizeof(cwd)))
-			fail("getcwd: %s", strerror(errno));
-		if (asprintf(&abs, "%s/%s", cwd, json_string_value(image)) < 0)
-			fail("out of memory");
-		json_object_set_new(vm, "image", json_string(abs));
-		free(abs);
-	}
+	absolute_path(vm, "image");
+	absolute_path(vm, "kernel");
+	absolute_path(vm, "initrd");
 	return vm;
 }
 

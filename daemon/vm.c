@@ -73,14 +73,21 @@ static int vm_create_on_module(struct vm *vm, const struct module_handle *module
 			       struct errinfo *e)
 {
 	struct vireo_vm_config vc = { .ram_bytes = vm->ram_bytes };
+
+	/*
+	 * A Linux guest needs local APICs, and its vCPUs other than 0 must wait
+	 * for a start-up IPI (linux_boot.h): both come with the irqchip.
+	 */
+	if (vm->config.entry == VM_ENTRY_LINUX)
+		vc.flags = VIREO_VM_FLAG_IRQCHIP;
 	struct vireo_vm_info info;
 	struct vireo_cpuid *policy;
 	int ret;
 
 	vm->fd = ioctl(module->fd, VIREO_CREATE_VM, &vc);
 	if (vm->fd < 0) {
-		errinfo_set(e, ERR_GENERIC, "VIREO_CREATE_VM (%" PRIu64 " MiB): %s",
-			    vm->config.memory_mib, strerror(errno));
+		errinfo_set(e, ERR_GENERIC, "VIREO_CREATE_VM (%" PRIu64 " MiB%s): %s",
+			    vm->config.memory_mib, vc.flags ? ", irqchip" : "", strerror(errno));
 		return -1;
 	}
 	/* The id only links vm-list to the netlink view: not worth failing for. */
@@ -167,9 +174,16 @@ static int vm_create_detached_parts(struct vm *vm, struct errinfo *e)
 }
 
 /* The part common to real and detached VMs: devices, image, registers. */
+static int vm_load(struct vm *vm, struct errinfo *e)
+{
+	if (vm->config.entry == VM_ENTRY_LINUX)
+		return linux_boot_load(&vm->config, vm->ram, vm->ram_bytes, &vm->linux_boot, e);
+	return boot_load_image(&vm->config, vm->ram, vm->ram_bytes, e);
+}
+
 static int vm_build(struct vm *vm, struct errinfo *e)
 {
-	if (device_create_all(vm, e) || boot_load_image(&vm->config, vm->ram, vm->ram_bytes, e))
+	if (device_create_all(vm, e) || vm_load(vm, e))
 		return -1;
 	if (vm->fd < 0)
 		return 0;
@@ -178,7 +192,10 @@ static int vm_build(struct vm *vm, struct errinfo *e)
 		struct vireo_sregs sregs;
 		struct vireo_regs regs;
 
-		boot_vcpu_state(&vm->config, vm->ram_bytes, i, &regs, &sregs);
+		if (vm->config.entry == VM_ENTRY_LINUX)
+			linux_boot_vcpu_state(&vm->linux_boot, i, &regs, &sregs);
+		else
+			boot_vcpu_state(&vm->config, vm->ram_bytes, i, &regs, &sregs);
 		if (ioctl(vcpu->fd, VIREO_SET_SREGS, &sregs) < 0) {
 			errinfo_set(e, ERR_GENERIC, "VIREO_SET_SREGS on vCPU %u: %s",
 				    i, strerror(errno));
@@ -204,9 +221,16 @@ struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *mo
 		vm_destroy(vm, 0);
 		return NULL;
 	}
-	log_info("vm %s: created (module VM id %u, %" PRIu64 " MiB, %u vCPU%s, %s-mode entry at 0x%" PRIx64 ")",
-		 cfg->name, vm->vm_id, cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
-		 vm_entry_name(cfg->entry), cfg->load_address);
+	if (cfg->entry == VM_ENTRY_LINUX)
+		log_info("vm %s: created (module VM id %u, %" PRIu64 " MiB, %u vCPU%s, Linux kernel %s at 0x%" PRIx64 ", entry 0x%" PRIx64 ", initrd %" PRIu64 " bytes at 0x%" PRIx64 ")",
+			 cfg->name, vm->vm_id, cfg->memory_mib, cfg->vcpus,
+			 cfg->vcpus == 1 ? "" : "s", cfg->kernel, vm->linux_boot.kernel_gpa,
+			 vm->linux_boot.entry_rip, vm->linux_boot.initrd_bytes,
+			 vm->linux_boot.initrd_gpa);
+	else
+		log_info("vm %s: created (module VM id %u, %" PRIu64 " MiB, %u vCPU%s, %s-mode entry at 0x%" PRIx64 ")",
+			 cfg->name, vm->vm_id, cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
+			 vm_entry_name(cfg->entry), cfg->load_address);
 	return vm;
 }
 

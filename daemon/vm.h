@@ -24,6 +24,7 @@
 #include "console.h"
 #include "device.h"
 #include "io_bus.h"
+#include "linux_boot.h"
 #include "vm_config.h"
 
 struct module_handle;
@@ -51,6 +52,7 @@ struct vm {
 	struct device_instance *devices;
 	size_t nr_devices;
 	int notify_fd;		/* eventfd to poke when the VM ends, or -1 */
+	struct linux_layout linux_boot;	/* where the loader put a Linux guest */
 
 	struct console console;	/* own lock */
 

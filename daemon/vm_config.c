@@ -14,12 +14,18 @@
 #define VM_CONFIG_FILE_MAX	(1 << 20)
 
 static const char *const vm_config_keys[] = {
-	"name", "memory_mib", "vcpus", "image", "entry", "load_address", NULL,
+	"name", "memory_mib", "vcpus", "image", "entry", "load_address",
+	"kernel", "initrd", "cmdline", NULL,
 };
 
 const char *vm_entry_name(enum vm_entry entry)
 {
-	return entry == VM_ENTRY_LONG ? "long" : "real";
+	switch (entry) {
+	case VM_ENTRY_REAL:	return "real";
+	case VM_ENTRY_LONG:	return "long";
+	case VM_ENTRY_LINUX:	return "linux";
+	}
+	return "unknown";
 }
 
 uint64_t vm_config_ram_bytes(const struct vm_config *cfg)
@@ -130,7 +136,7 @@ static int config_check_keys(const json_t *obj, struct errinfo *e)
 				break;
 		if (!vm_config_keys[i]) {
 			errinfo_set(e, ERR_INVALID_PARAMETER,
-				    "unknown VM config key '%.64s' (known: name, memory_mib, vcpus, image, entry, load_address)",
+				    "unknown VM config key '%.64s' (known: name, memory_mib, vcpus, image, entry, load_address, kernel, initrd, cmdline)",
 				    key);
 			return -EINVAL;
 		}
@@ -180,11 +186,103 @@ static int config_check_layout(const struct vm_config *cfg, int address_given,
 	return 0;
 }
 
+/* A path value: non-empty and short enough to keep. */
+static int config_path(const char *key, const char *value, char *out, size_t size,
+		       struct errinfo *e)
+{
+	if (!*value || strlen(value) >= size) {
+		errinfo_set(e, ERR_INVALID_PARAMETER, "'%s' must be a non-empty path shorter than %zu bytes",
+			    key, size);
+		return -EINVAL;
+	}
+	strcpy(out, value);
+	return 0;
+}
+
+/* The kernel command line: printable, and short enough for any kernel. */
+static int config_cmdline(const char *value, char *out, struct errinfo *e)
+{
+	size_t len = strlen(value);
+
+	if (len > VM_CMDLINE_MAX) {
+		errinfo_set(e, ERR_INVALID_PARAMETER, "'cmdline' is %zu bytes, at most %d are allowed",
+			    len, VM_CMDLINE_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+			errinfo_set(e, ERR_INVALID_PARAMETER,
+				    "'cmdline' has a control character (0x%02x) at byte %zu",
+				    (unsigned char)value[i], i);
+			return -EINVAL;
+		}
+	}
+	strcpy(out, value);
+	return 0;
+}
+
+/* A Linux guest: "kernel", optional "initrd" and "cmdline", no flat-image keys. */
+static int config_linux(const json_t *obj, const char *kernel, const char *entry,
+			struct vm_config *cfg, struct errinfo *e)
+{
+	const char *initrd = NULL, *cmdline = NULL;
+
+	if (entry && strcmp(entry, "linux")) {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "'entry' is '%.32s', but a 'kernel' config always uses the \"linux\" entry",
+			    entry);
+		return -EINVAL;
+	}
+	if (json_object_get(obj, "load_address")) {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "'load_address' does not apply to a Linux 'kernel': its setup header says where it loads");
+		return -EINVAL;
+	}
+	if (config_string(obj, "initrd", 0, &initrd, e) ||
+	    config_string(obj, "cmdline", 0, &cmdline, e) ||
+	    config_path("kernel", kernel, cfg->kernel, sizeof(cfg->kernel), e) ||
+	    (initrd && config_path("initrd", initrd, cfg->initrd, sizeof(cfg->initrd), e)) ||
+	    (cmdline && config_cmdline(cmdline, cfg->cmdline, e)))
+		return -EINVAL;
+	cfg->entry = VM_ENTRY_LINUX;
+	cfg->memory_mib = VM_LINUX_DEFAULT_MEMORY_MIB;
+	return 0;
+}
+
+/* A flat binary: "image", optional "entry" and "load_address". */
+static int config_flat_image(const json_t *obj, const char *image, const char *entry,
+			     struct vm_config *cfg, int *address_given, struct errinfo *e)
+{
+	for (const char *const *key = (const char *const[]){ "initrd", "cmdline", NULL }; *key; key++) {
+		if (json_object_get(obj, *key)) {
+			errinfo_set(e, ERR_INVALID_PARAMETER,
+				    "'%s' applies to a Linux 'kernel' only, not to a flat 'image'", *key);
+			return -EINVAL;
+		}
+	}
+	if (config_path("image", image, cfg->image, sizeof(cfg->image), e))
+		return -EINVAL;
+	if (!entry || !strcmp(entry, "real")) {
+		cfg->entry = VM_ENTRY_REAL;
+		cfg->load_address = VM_REAL_DEFAULT_LOAD;
+	} else if (!strcmp(entry, "long")) {
+		cfg->entry = VM_ENTRY_LONG;
+		cfg->load_address = VM_LONG_DEFAULT_LOAD;
+	} else {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "'entry' is '%.32s', must be \"real\" or \"long\" for an 'image' (\"linux\" goes with 'kernel')",
+			    entry);
+		return -EINVAL;
+	}
+	cfg->memory_mib = VM_DEFAULT_MEMORY_MIB;
+	return config_address(obj, &cfg->load_address, address_given, e);
+}
+
 int vm_config_from_json(const json_t *obj, struct vm_config *cfg, struct errinfo *e)
 {
-	const char *name = NULL, *image = NULL, *entry = "real";
+	const char *name = NULL, *image = NULL, *kernel = NULL, *entry = NULL;
 	uint64_t vcpus = 1;
-	int address_given;
+	int address_given = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (!json_is_object(obj)) {
@@ -193,7 +291,8 @@ int vm_config_from_json(const json_t *obj, struct vm_config *cfg, struct errinfo
 	}
 	if (config_check_keys(obj, e) ||
 	    config_string(obj, "name", 1, &name, e) ||
-	    config_string(obj, "image", 1, &image, e) ||
+	    config_string(obj, "image", 0, &image, e) ||
+	    config_string(obj, "kernel", 0, &kernel, e) ||
 	    config_string(obj, "entry", 0, &entry, e))
 		return -EINVAL;
 	if (!vm_name_valid(name)) {
@@ -203,41 +302,50 @@ int vm_config_from_json(const json_t *obj, struct vm_config *cfg, struct errinfo
 		return -EINVAL;
 	}
 	strcpy(cfg->name, name);
-	if (!*image || strlen(image) >= sizeof(cfg->image)) {
-		errinfo_set(e, ERR_INVALID_PARAMETER, "'image' must be a non-empty path shorter than %zu bytes",
-			    sizeof(cfg->image));
-		return -EINVAL;
-	}
-	strcpy(cfg->image, image);
-	if (!strcmp(entry, "real")) {
-		cfg->entry = VM_ENTRY_REAL;
-		cfg->load_address = VM_REAL_DEFAULT_LOAD;
-	} else if (!strcmp(entry, "long")) {
-		cfg->entry = VM_ENTRY_LONG;
-		cfg->load_address = VM_LONG_DEFAULT_LOAD;
-	} else {
+	if (image && kernel) {
 		errinfo_set(e, ERR_INVALID_PARAMETER,
-			    "'entry' is '%.32s', must be \"real\" or \"long\"", entry);
+			    "'image' and 'kernel' are mutually exclusive: 'image' is a flat binary, 'kernel' a Linux bzImage");
 		return -EINVAL;
 	}
-	cfg->memory_mib = VM_DEFAULT_MEMORY_MIB;
+	if (!image && !kernel) {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "'image' is required (or 'kernel' for a Linux guest)");
+		return -EINVAL;
+	}
+	if (kernel ? config_linux(obj, kernel, entry, cfg, e) :
+		     config_flat_image(obj, image, entry, cfg, &address_given, e))
+		return -EINVAL;
 	if (config_uint(obj, "memory_mib", 1, VM_MAX_MEMORY_MIB, &cfg->memory_mib, e) ||
-	    config_uint(obj, "vcpus", 1, VIREO_MAX_VCPUS, &vcpus, e) ||
-	    config_address(obj, &cfg->load_address, &address_given, e))
+	    config_uint(obj, "vcpus", 1, VIREO_MAX_VCPUS, &vcpus, e))
 		return -EINVAL;
 	cfg->vcpus = (unsigned int)vcpus;
+	if (cfg->entry == VM_ENTRY_LINUX)
+		return 0;	/* the kernel's header decides the rest at load time */
 	return config_check_layout(cfg, address_given, e);
 }
 
 json_t *vm_config_to_json(const struct vm_config *cfg)
 {
-	return json_pack("{s:s, s:I, s:i, s:s, s:s, s:I}",
-			 "name", cfg->name,
-			 "memory_mib", (json_int_t)cfg->memory_mib,
-			 "vcpus", (int)cfg->vcpus,
-			 "image", cfg->image,
-			 "entry", vm_entry_name(cfg->entry),
-			 "load_address", (json_int_t)cfg->load_address);
+	json_t *obj;
+
+	if (cfg->entry != VM_ENTRY_LINUX)
+		return json_pack("{s:s, s:I, s:i, s:s, s:s, s:I}",
+				 "name", cfg->name,
+				 "memory_mib", (json_int_t)cfg->memory_mib,
+				 "vcpus", (int)cfg->vcpus,
+				 "image", cfg->image,
+				 "entry", vm_entry_name(cfg->entry),
+				 "load_address", (json_int_t)cfg->load_address);
+	obj = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}",
+			"name", cfg->name,
+			"memory_mib", (json_int_t)cfg->memory_mib,
+			"vcpus", (int)cfg->vcpus,
+			"kernel", cfg->kernel,
+			"entry", vm_entry_name(cfg->entry),
+			"cmdline", cfg->cmdline);
+	if (obj && cfg->initrd[0])
+		json_object_set_new(obj, "initrd", json_string(cfg->initrd));
+	return obj;
 }
 
 /* Reads a whole config file, refusing anything but a modest regular file. */

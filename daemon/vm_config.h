@@ -26,19 +26,28 @@ struct errinfo;
 /* Long-mode images run at RIP = load_address, above the boot area. */
 #define VM_LONG_DEFAULT_LOAD	0x100000ULL
 #define VM_LONG_LOAD_MIN	0x100000ULL
+/* Linux guests ("kernel"): see linux_boot.h and docs/boot.md. */
+#define VM_LINUX_DEFAULT_MEMORY_MIB	256
+#define VM_CMDLINE_MAX		4095	/* bytes; the kernel may accept fewer */
 
 enum vm_entry {
 	VM_ENTRY_REAL,		/* 16-bit real mode, like after reset */
 	VM_ENTRY_LONG,		/* 64-bit mode, paging on, flat segments */
+	VM_ENTRY_LINUX,		/* a bzImage through the Linux boot protocol */
 };
 
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
 	uint64_t memory_mib;
 	unsigned int vcpus;
-	char image[PATH_MAX];
 	enum vm_entry entry;
+	/* A flat binary (VM_ENTRY_REAL, VM_ENTRY_LONG); "" for Linux. */
+	char image[PATH_MAX];
 	uint64_t load_address;
+	/* A Linux guest (VM_ENTRY_LINUX); initrd may be "", cmdline too. */
+	char kernel[PATH_MAX];
+	char initrd[PATH_MAX];
+	char cmdline[VM_CMDLINE_MAX + 1];
 };
 
 /* Parses and validates one VM object; 0, or -EINVAL with 'e' set. */

@@ -40,6 +40,17 @@ int vireo_emulate_cpuid(struct vireo_vcpu *vcpu)
 	}
 	mutex_unlock(&vm->lock);
 
+	/*
+	 * The policy is per VM; the APIC ID in it is per vCPU (SDM vol. 2A
+	 * CPUID leaves 01h EBX[31:24], 0Bh/1Fh EDX; APM vol. 3 8000_001Eh EAX).
+	 */
+	if (match && function == 1)
+		out[1] = (out[1] & 0x00ffffff) | (vcpu->id << 24);
+	else if (match && (function == 0xb || function == 0x1f))
+		out[3] = vcpu->id;
+	else if (match && function == 0x8000001e)
+		out[0] = vcpu->id;
+
 	/* CPUID writes all four registers, zero-extended (SDM vol. 2A). */
 	vcpu->regs[VCPU_RAX] = out[0];
 	vcpu->regs[VCPU_RBX] = out[1];

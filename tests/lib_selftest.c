@@ -130,9 +130,76 @@ TEST(long_mode_sregs)
 	EXPECT_EQ(TSS_LIMIT, s.tr.limit);
 	EXPECT_EQ(GUEST_TSS_GPA, s.tr.base);
 	EXPECT_EQ(1, s.ldt.unusable);
-	EXPECT_EQ(0, s.idt.limit);
+	EXPECT_EQ(GUEST_IDT_GPA, s.idt.base);
+	EXPECT_EQ(GUEST_IDT_LIMIT, s.idt.limit);
+	EXPECT_EQ(32 * 16 - 1, GUEST_IDT_LIMIT);
 	EXPECT_EQ(GDT_LIMIT, s.gdt.limit);
 	EXPECT_EQ(0, s.gdt.padding[0]);
+}
+
+TEST(idt_gates)
+{
+	uint64_t handlers[GUEST_IDT_VECTORS] = { 0 }, gate[2], *idt;
+	uint8_t *mem = calloc(1, SYS_AREA);
+
+	ASSERT_NE(NULL, mem);
+	/* Offset split 15:0 / 31:16 / 63:32, selector, P=1 DPL=0 type=0xe. */
+	x86_idt_gate_encode(gate, 0x0000123456789abcULL, GDT_SEL_CODE);
+	EXPECT_EQ(0x56788e0000089abcULL, gate[0]);
+	EXPECT_EQ(0x1234ULL, gate[1]);
+
+	handlers[0] = 0x401000;
+	handlers[13] = 0xffffffff81234567ULL;
+	memset(mem, 0xaa, SYS_AREA);
+	ASSERT_EQ(0, x86_build_idt(mem, SYS_AREA, GUEST_IDT_GPA, handlers,
+				   GUEST_IDT_VECTORS));
+	idt = (uint64_t *)(mem + GUEST_IDT_GPA);
+	EXPECT_EQ(0x00408e0000081000ULL, idt[0]);
+	EXPECT_EQ(0, idt[1]);
+	EXPECT_EQ(0, idt[2 * 1]);	/* no handler: not present */
+	EXPECT_EQ(0, idt[2 * 1 + 1]);
+	EXPECT_EQ(0x81238e0000084567ULL, idt[2 * 13]);
+	EXPECT_EQ(0xffffffffULL, idt[2 * 13 + 1]);
+	/* Nothing written past the last gate. */
+	EXPECT_EQ(0xaaaaaaaaaaaaaaaaULL, idt[2 * GUEST_IDT_VECTORS]);
+
+	EXPECT_EQ(-EINVAL, x86_build_idt(mem, SYS_AREA, SYS_AREA - 16,
+					 handlers, 2));
+	EXPECT_EQ(-EINVAL, x86_build_idt(mem, SYS_AREA, 0, handlers, 257));
+
+	free(mem);
+}
+
+/*
+ * The guest's exception stubs, read as the host's own code: a "push $0"
+ * (6a 00) stands in for the error code exactly where the CPU pushes none,
+ * then "push $vector" (6a NN).
+ */
+TEST(exception_stubs)
+{
+	static const uint8_t with_error_code[] = { 8, 10, 11, 12, 13, 14, 17,
+						   21, 29, 30 };
+	unsigned int i, j;
+
+	for (i = 0; i < GUEST_NR_EXCEPTIONS; i++) {
+		const uint8_t *stub = (const uint8_t *)guest_exception_stubs[i];
+		bool has_error = false;
+
+		for (j = 0; j < ARRAY_SIZE(with_error_code); j++)
+			has_error |= with_error_code[j] == i;
+		EXPECT_EQ(guest_exception_stubs[0] + 16 * i,
+			  guest_exception_stubs[i]);
+		if (has_error) {
+			EXPECT_EQ(0x6a, stub[0]);
+			EXPECT_EQ(i, stub[1]) TH_LOG("vector %u", i);
+		} else {
+			EXPECT_EQ(0x6a, stub[0]);
+			EXPECT_EQ(0, stub[1]) TH_LOG("vector %u", i);
+			EXPECT_EQ(0x6a, stub[2]);
+			EXPECT_EQ(i, stub[3]) TH_LOG("vector %u", i);
+		}
+		EXPECT_EQ((EXCEPTION_ERROR_CODE_MASK >> i) & 1, has_error);
+	}
 }
 
 static const char rodata_marker[] = "vireo rodata marker";

@@ -79,6 +79,7 @@ TEST(crashed)
 
 	ASSERT_EQ(0, vireo_nl_events_open(&ev));
 	vm = vm_create_with_one_vcpu(&vcpu, guest_crash);
+	vcpu_load_empty_idt(vcpu);	/* the #UD is a triple fault */
 	ASSERT_EQ(0, __vcpu_run(vcpu));
 	TEST_ASSERT_EXIT_REASON(vcpu, VIREO_EXIT_SHUTDOWN);
 	ASSERT_EQ(0, vireo_nl_wait_event(&ev, VIREO_NL_EVENT_VM_CRASHED,

@@ -21,6 +21,8 @@
  *   @N LINE      only vCPU N runs LINE; the others skip it
  *
  * A failed check ends in a SHUTDOWN exit with hw_exit_code 0xbad.
+ * In a VM created with VIREO_VM_FLAG_IRQCHIP, vCPUs other than 0 are in
+ * wait-for-SIPI, and since nothing here sends one, they behave as "spin".
  * FAKE_VIREO_API=N makes VIREO_GET_API_VERSION return N.
  */
 #include <dlfcn.h>
@@ -49,6 +51,7 @@ enum fake_check { CHECK_NONE, CHECK_LSR, CHECK_HYPERCALL, CHECK_MMIO };
 struct fake_vm {
 	uint8_t *ram;
 	uint64_t ram_bytes;
+	uint32_t flags;
 	uint32_t id;
 	uint32_t nr_vcpus;
 };
@@ -147,11 +150,13 @@ static int sys_ioctl(unsigned long req, unsigned long arg)
 	case VIREO_GET_RUN_SIZE:
 		return FAKE_RUN_SIZE;
 	case VIREO_CREATE_VM:
-		if (cfg->flags || cfg->reserved || cfg->ram_bytes % VIREO_PAGE_SIZE ||
+		if ((cfg->flags & ~VIREO_VM_FLAGS_ALL) || cfg->reserved ||
+		    cfg->ram_bytes % VIREO_PAGE_SIZE ||
 		    cfg->ram_bytes < VIREO_MIN_RAM_BYTES || cfg->ram_bytes > VIREO_MAX_RAM_BYTES)
 			return fail(EINVAL);
 		vm = calloc(1, sizeof(*vm));
 		vm->ram_bytes = cfg->ram_bytes;
+		vm->flags = cfg->flags;
 		fd = fake_new_fd("fake-vm", cfg->ram_bytes, FAKE_VM, vm);
 		if (fd < 0)
 			return -1;
@@ -261,6 +266,8 @@ static int vcpu_run(struct fake_vcpu *vcpu)
 		return fake_exit(vcpu, VIREO_EXIT_SHUTDOWN);
 	}
 	memset(&run->io, 0, sizeof(run->raw));
+	if ((vcpu->vm->flags & VIREO_VM_FLAG_IRQCHIP) && vcpu->id != 0)
+		return fake_spin(run);
 	if (base >= vcpu->vm->ram_bytes)
 		return fake_exit(vcpu, VIREO_EXIT_INTERNAL_ERROR);
 	script = (const char *)vcpu->vm->ram + base;

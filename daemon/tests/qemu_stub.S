@@ -10,7 +10,12 @@
  * and the image at 0x100000 in RAM; loads GDTR, CR4 = PAE, CR3, EFER.LME,
  * CR0 = PE|ET|NE|PG, far-jumps through vireod's 64-bit code descriptor and
  * enters the image with RSP = 16 MiB and RDI = 0.
- * The mode is chosen by the byte at 0x500: 'L' for long, anything else real.
+ * Linux ('X'): vCPU 0's state as vireod's Linux loader sets it, read from
+ * the handoff record tests/linux_dump writes at 0x500 (GDTR, selectors,
+ * CR0/CR3/CR4/EFER, RIP, RSI, RSP): enters the kernel's 64-bit entry point
+ * with vireod's boot_params, page tables and GDT.
+ * The mode is chosen by the byte at 0x500: 'L' for long, 'X' for Linux,
+ * anything else real.
  */
 	.code16
 	.section .text.start, "ax"
@@ -21,6 +26,8 @@ _start:
 	mov	%ax, %ds
 	cmpb	$'L', 0x500
 	je	long_mode
+	cmpb	$'X', 0x500
+	je	linux_mode
 	mov	$0x1000, %ax
 	mov	%ax, %ds
 	mov	%ax, %es
@@ -51,6 +58,35 @@ long64:
 	xor	%edi, %edi
 	mov	$0x100000, %eax
 	jmp	*%rax
+
+	.code16
+linux_mode:
+	lgdtl	0x520
+	movl	0x538, %eax			/* CR4 */
+	mov	%eax, %cr4
+	movl	0x534, %eax			/* CR3 */
+	mov	%eax, %cr3
+	mov	$0xc0000080, %ecx		/* IA32_EFER; LMA is set by the CPU */
+	movl	0x540, %eax
+	and	$~0x400, %eax
+	xor	%edx, %edx
+	wrmsr
+	movl	0x53c, %eax			/* CR0 */
+	mov	%eax, %cr0
+	movl	$(0xf0000 + linux64), 0x528	/* far pointer: offset, then CS at 0x52c */
+	ljmpl	*0x528
+
+	.code64
+linux64:
+	movw	0x530, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	mov	%ax, %fs
+	mov	%ax, %gs
+	mov	0x518, %rsp
+	mov	0x510, %rsi
+	jmp	*0x508
 
 gdt_pointer:
 	.word	39

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "exception.h"
+
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 
@@ -94,6 +96,72 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	asm volatile("wrmsr"
 		     : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
 		     : "memory");
+}
+
+/*
+ * RDMSR that returns the vector of the exception it raised (0 if none)
+ * instead of taking it; *val is written only on success, *error_code
+ * (may be NULL) gets the exception's error code.
+ */
+static inline uint8_t __rdmsr_safe(uint32_t msr, uint64_t *val,
+				   uint64_t *error_code)
+{
+	register uint64_t vector asm("r9");
+	register uint64_t error asm("r10");
+	uint32_t lo, hi;
+
+	asm volatile(GUEST_ASM_SAFE("rdmsr")
+		     : "=a"(lo), "=d"(hi), "=&r"(vector), "=&r"(error)
+		     : "c"(msr) : "memory");
+	if (error_code)
+		*error_code = error;
+	if (!vector)
+		*val = lo | ((uint64_t)hi << 32);
+	return vector;
+}
+
+static inline uint8_t rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	return __rdmsr_safe(msr, val, 0);
+}
+
+/* WRMSR that returns the vector of the exception it raised (0 if none). */
+static inline uint8_t __wrmsr_safe(uint32_t msr, uint64_t v,
+				   uint64_t *error_code)
+{
+	register uint64_t vector asm("r9");
+	register uint64_t error asm("r10");
+
+	asm volatile(GUEST_ASM_SAFE("wrmsr")
+		     : "=&r"(vector), "=&r"(error)
+		     : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+		     : "memory");
+	if (error_code)
+		*error_code = error;
+	return vector;
+}
+
+static inline uint8_t wrmsr_safe(uint32_t msr, uint64_t v)
+{
+	return __wrmsr_safe(msr, v, 0);
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return lo | ((uint64_t)hi << 32);
+}
+
+/* RDTSCP: the TSC, and TSC_AUX in *aux. */
+static inline uint64_t rdtscp(uint32_t *aux)
+{
+	uint32_t lo, hi, c;
+
+	asm volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(c) : : "memory");
+	*aux = c;
+	return lo | ((uint64_t)hi << 32);
 }
 
 #endif /* VIREO_TEST_PROCESSOR_H */

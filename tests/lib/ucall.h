@@ -29,6 +29,7 @@ enum ucall_cmd {
 	UCALL_ASSERT,	/* file, line, text = expression, args = values */
 	UCALL_DONE,
 	UCALL_PRINTF,	/* text = format, args = values */
+	UCALL_UNHANDLED, /* args = vector, error code, RIP, CR2 (exception.h) */
 	UCALL_CMD_MAX,
 };
 
@@ -67,12 +68,18 @@ void __attribute__((noreturn)) guest_code_returned(void);
 		ucall_fatal(UCALL_ASSERT, __FILE__, __LINE__, #cond, 0);\
 } while (0)
 
-#define GUEST_ASSERT_EQ(a, b) do {					\
+/* Unsigned 64-bit comparisons; both values are reported on failure. */
+#define __GUEST_ASSERT_CMP(a, op, b) do {				\
 	uint64_t __ga = (uint64_t)(a), __gb = (uint64_t)(b);		\
-	if (__ga != __gb)						\
+	if (!(__ga op __gb))						\
 		ucall_fatal(UCALL_ASSERT, __FILE__, __LINE__,		\
-			    #a " == " #b, 2, __ga, __gb);		\
+			    #a " " #op " " #b, 2, __ga, __gb);		\
 } while (0)
+
+#define GUEST_ASSERT_EQ(a, b)	__GUEST_ASSERT_CMP(a, ==, b)
+#define GUEST_ASSERT_NE(a, b)	__GUEST_ASSERT_CMP(a, !=, b)
+#define GUEST_ASSERT_LT(a, b)	__GUEST_ASSERT_CMP(a, <, b)
+#define GUEST_ASSERT_LE(a, b)	__GUEST_ASSERT_CMP(a, <=, b)
 
 #define GUEST_PRINTF(fmt, ...) guest_printf(fmt, ##__VA_ARGS__)
 

@@ -13,6 +13,7 @@
 
 #include "kselftest_harness.h"
 
+#include "exception.h"
 #include "processor.h"
 #include "ucall.h"
 #include "vireo_nl.h"

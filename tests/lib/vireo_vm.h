@@ -21,6 +21,7 @@
 
 #include "vireo.h"
 #include "elf_image.h"
+#include "exception.h"
 #include "test_util.h"
 #include "ucall.h"
 #include "x86.h"
@@ -52,7 +53,10 @@ int vireo_open_dev(void);	/* asserts */
 
 /* VM with RAM mapped but nothing loaded. */
 struct vireo_vm *vm_create_barebones(uint64_t ram_bytes);
-/* VM with the test binary, page tables, GDT/TSS/IDT loaded. */
+/*
+ * VM with the test binary, page tables, GDT/TSS and the exception IDT
+ * loaded (exception.h).
+ */
 struct vireo_vm *vm_create(uint64_t ram_bytes);
 struct vireo_vm *vm_create_with_one_vcpu(struct vireo_vcpu **vcpu,
 					 void *guest_code);
@@ -105,7 +109,10 @@ void vcpu_args_set(struct vireo_vcpu *vcpu, unsigned int n, ...);
 
 /* Raw VIREO_RUN: 0, or -1 with errno. */
 int __vcpu_run(struct vireo_vcpu *vcpu);
-/* VIREO_RUN that must succeed; prints and skips over GUEST_PRINTF()s. */
+/*
+ * VIREO_RUN that must succeed; prints and skips over GUEST_PRINTF()s, and
+ * fails the test on a guest exception no handler took (UCALL_UNHANDLED).
+ */
 void vcpu_run(struct vireo_vcpu *vcpu);
 /*
  * vcpu_run(), then the exit must be a ucall: fails the test on any other

@@ -9,7 +9,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "exception.h"
 #include "vireo_vm.h"
+
+_Static_assert(GUEST_IDT_VECTORS == GUEST_NR_EXCEPTIONS,
+	       "one IDT gate per exception stub");
 
 bool vireo_available(void)
 {
@@ -78,6 +82,10 @@ struct vireo_vm *vm_create(uint64_t ram_bytes)
 	r = x86_build_gdt_tss(vm->ram, ram_bytes, GUEST_GDT_GPA,
 			      GUEST_TSS_GPA, GUEST_IDT_GPA);
 	TEST_ASSERT(!r, "cannot build the guest GDT");
+	/* The stubs are in the image just loaded, at their link addresses. */
+	r = x86_build_idt(vm->ram, ram_bytes, GUEST_IDT_GPA,
+			  guest_exception_stubs, GUEST_IDT_VECTORS);
+	TEST_ASSERT(!r, "cannot build the guest IDT");
 	return vm;
 }
 
@@ -280,8 +288,14 @@ void vcpu_run(struct vireo_vcpu *vcpu)
 
 		TEST_ASSERT(!r, "VIREO_RUN failed: %s",
 			    vcpu_exit_describe(vcpu, buf, sizeof(buf)));
-		if (get_ucall(vcpu, &uc) != UCALL_PRINTF)
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_PRINTF:
+			break;
+		case UCALL_UNHANDLED:
+			report_guest_unhandled(&uc, __FILE__, __LINE__);
+		default:
 			return;
+		}
 		test_log("guest: %s",
 			 ucall_format_printf(vcpu->vm, &uc, buf, sizeof(buf)));
 	}
@@ -410,8 +424,12 @@ void __assert_exit_reason(struct vireo_vcpu *vcpu, uint32_t expected,
 	if (vcpu->run->exit_reason == expected)
 		return;
 	/* A failed guest assertion is the likeliest cause: say so. */
-	if (get_ucall(vcpu, &uc) == UCALL_ASSERT)
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_ASSERT:
 		report_guest_assert(vcpu->vm, &uc, file, line);
+	case UCALL_UNHANDLED:
+		report_guest_unhandled(&uc, file, line);
+	}
 	test_assert_fail(file, line, "exit_reason == expected",
 			 "expected exit %s, got %s", exit_reason_str(expected),
 			 vcpu_exit_describe(vcpu, buf, sizeof(buf)));

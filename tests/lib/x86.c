@@ -139,6 +139,33 @@ int x86_build_gdt_tss(uint8_t *mem, uint64_t mem_bytes, uint64_t gdt_gpa,
 	return 0;
 }
 
+void x86_idt_gate_encode(uint64_t gate[2], uint64_t offset,
+			 uint16_t selector)
+{
+	gate[0] = (offset & 0xffff) | (uint64_t)selector << 16 |
+		  0x8eULL << 40 |		/* P, DPL 0, type 0xe */
+		  ((offset >> 16) & 0xffff) << 48;
+	gate[1] = offset >> 32;
+}
+
+int x86_build_idt(uint8_t *mem, uint64_t mem_bytes, uint64_t idt_gpa,
+		  const uint64_t *handlers, unsigned int nr)
+{
+	uint64_t *idt;
+	unsigned int i;
+
+	if (nr > 256 || idt_gpa >= mem_bytes ||
+	    mem_bytes - idt_gpa < nr * 16ULL)
+		return -EINVAL;
+	idt = (uint64_t *)(mem + idt_gpa);
+	memset(idt, 0, nr * 16ULL);
+	for (i = 0; i < nr; i++)
+		if (handlers[i])
+			x86_idt_gate_encode(&idt[2 * i], handlers[i],
+					    GDT_SEL_CODE);
+	return 0;
+}
+
 static void segment(struct vireo_segment *seg, uint16_t selector,
 		    uint8_t type, uint8_t l, uint8_t db)
 {
@@ -177,7 +204,7 @@ void x86_sregs_long_mode(struct vireo_sregs *sregs, uint64_t pml4_gpa)
 	sregs->gdt.base = GUEST_GDT_GPA;
 	sregs->gdt.limit = GDT_LIMIT;
 	sregs->idt.base = GUEST_IDT_GPA;
-	sregs->idt.limit = 0;
+	sregs->idt.limit = GUEST_IDT_LIMIT;
 
 	sregs->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE |
 		     X86_CR0_WP | X86_CR0_PG;

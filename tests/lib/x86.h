@@ -11,7 +11,7 @@
  *   0x0000_3000  4 page directories, 2 MiB pages, identity map of 0..4 GiB
  *   0x0000_7000  GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18)
  *   0x0000_8000  64-bit TSS (zeroed)
- *   0x0000_9000  IDT (limit 0: any guest exception ends in a triple fault)
+ *   0x0000_9000  IDT: interrupt gates for vectors 0-31 (exception.h)
  *   0x0040_0000  the test binary's PT_LOAD segments, at their own addresses
  *   0x0100_0000  GUEST_FREE_GPA: free for tests, up to the stacks
  *   top of RAM   vCPU n's stack ends at ram_bytes - 4 KiB - n * 64 KiB
@@ -33,6 +33,8 @@
 #define GUEST_GDT_GPA		0x7000ULL
 #define GUEST_TSS_GPA		0x8000ULL
 #define GUEST_IDT_GPA		0x9000ULL
+#define GUEST_IDT_VECTORS	32
+#define GUEST_IDT_LIMIT		(GUEST_IDT_VECTORS * 16 - 1)
 #define GUEST_SYSTEM_END	0x10000ULL	/* nothing else below this */
 #define GUEST_IDENTITY_MAP_BYTES (4ULL << 30)
 #define GUEST_FREE_GPA		(16ULL << 20)
@@ -55,8 +57,10 @@
 #define X86_CR4_PAE	(1ULL << 5)
 #define X86_CR4_OSFXSR	(1ULL << 9)
 #define X86_CR4_OSXMMEXCPT (1ULL << 10)
+#define X86_EFER_SCE	(1ULL << 0)
 #define X86_EFER_LME	(1ULL << 8)
 #define X86_EFER_LMA	(1ULL << 10)
+#define X86_EFER_NX	(1ULL << 11)
 #define X86_EFER_SVME	(1ULL << 12)
 
 #define PTE_PRESENT	(1ULL << 0)
@@ -91,9 +95,24 @@ int x86_build_gdt_tss(uint8_t *mem, uint64_t mem_bytes, uint64_t gdt_gpa,
 		      uint64_t tss_gpa, uint64_t idt_gpa);
 
 /*
+ * Encode a 64-bit interrupt gate (APM vol. 2, 4.8.4): present, DPL 0,
+ * no IST, to @offset in code segment @selector.  Two quadwords in @gate.
+ */
+void x86_idt_gate_encode(uint64_t gate[2], uint64_t offset,
+			 uint16_t selector);
+
+/*
+ * Write an IDT of @nr interrupt gates at idt_gpa, gate i pointing at
+ * handlers[i] in GDT_SEL_CODE (a 0 handler leaves a not-present gate).
+ * Returns 0, or -EINVAL if it does not fit in @mem or nr > 256.
+ */
+int x86_build_idt(uint8_t *mem, uint64_t mem_bytes, uint64_t idt_gpa,
+		  const uint64_t *handlers, unsigned int nr);
+
+/*
  * Fill @sregs for 64-bit mode with the layout above (segments matching the
- * GDT, CR0/CR4/EFER for long mode with paging, CR3 = pml4_gpa).  The
- * reserved fields are zeroed.
+ * GDT, the IDT of GUEST_IDT_VECTORS gates, CR0/CR4/EFER for long mode with
+ * paging, CR3 = pml4_gpa).  The reserved fields are zeroed.
  */
 void x86_sregs_long_mode(struct vireo_sregs *sregs, uint64_t pml4_gpa);
 
