@@ -182,6 +182,9 @@ int vireo_decode_mmio(const u8 *bytes, unsigned int len,
 		out->imm = imm;
 	}
 
+	/* No x86 instruction is longer than 15 bytes (SDM vol. 2A, 2.3.11). */
+	if (c.pos > 15)
+		return -EINVAL;
 	out->len = c.pos;
 	return 0;
 }
