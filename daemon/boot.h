@@ -20,6 +20,9 @@
  *   the module reports as VIREO_EXIT_SHUTDOWN.
  *
  * Both: RFLAGS = 0x2 (interrupts off), RDI = the vCPU id, other GPRs zero.
+ *
+ * Linux kernels ("kernel" in the config) are loaded by linux_boot.c, which
+ * reuses the GDT, page-table and register-state building blocks below.
  */
 #ifndef VIREOD_BOOT_H
 #define VIREOD_BOOT_H

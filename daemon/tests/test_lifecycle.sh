@@ -6,7 +6,9 @@
 # device, see that file) and `--device /fake/vireo`.  Guests are text
 # scripts the double turns into exits.  Covers the --run exit statuses
 # (halt, crash, timeout, signal), several vCPUs (halting together, one
-# crash stopping the others), and vm-start/stop/console/list on live VMs.
+# crash stopping the others), a Linux kernel config (entry at startup_64,
+# other vCPUs held for SIPI, bad kernels refused), and
+# vm-start/stop/console/list on live VMs.
 # TAP 13.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -98,6 +100,31 @@ holds "console output written before the stop is there" grep -q "spinning" "$tmp
 FAKE_VIREO_API=2 run hello
 holds "module API version mismatch refused (exit 1)" \
 	grep -q "module API version 2, vireod speaks version 1" "$tmp/err"
+
+# A Linux "kernel" config: the synthetic bzImage of tests/fake_bzimage.h
+# carries a script at its 64-bit entry point (load address + 0x200), which
+# the double runs from vCPU 0's CS.base + RIP.  Linux VMs get the irqchip,
+# so other vCPUs wait for a start-up IPI (the double never sends one).
+./tests/linux_dump --fake-kernel "$tmp/bzImage" 'out Linux entry reached on vCPU #\nhlt\n'
+printf '{"name":"lx","memory_mib":24,"vcpus":%s,"kernel":"%s","cmdline":"console=ttyS0"}\n' \
+	1 "$tmp/bzImage" >"$tmp/lx.json"
+run lx
+holds "--run of a kernel config: loaded, vCPU 0 enters at startup_64, exit 0" \
+	test $rc -eq 0 -a "$(cat "$tmp/out")" = "Linux entry reached on vCPU 0"
+holds "the log names the kernel, its load address and entry point" \
+	grep -q "Linux kernel .*bzImage at 0x1000000, entry 0x1000200" "$tmp/err"
+printf '{"name":"lx2","memory_mib":24,"vcpus":2,"kernel":"%s"}\n' "$tmp/bzImage" >"$tmp/lx2.json"
+run lx2 --timeout 1
+holds "two vCPUs: only vCPU 0 runs the kernel, vCPU 1 waits for SIPI (exit 124)" \
+	test $rc -eq 124 -a "$(cat "$tmp/out")" = "Linux entry reached on vCPU 0"
+printf '{"name":"lx3","kernel":"%s"}\n' "$PWD/vireod" >"$tmp/lx3.json"
+run lx3
+holds "an ELF file as kernel: exit 2, not a bzImage" \
+	test $rc -eq 2 -a -n "$(grep "not a bzImage" "$tmp/err")"
+printf '{"name":"lx4","memory_mib":16,"kernel":"%s"}\n' "$tmp/bzImage" >"$tmp/lx4.json"
+run lx4
+holds "a kernel config with too little RAM: exit 2, says how much is needed" \
+	test $rc -eq 2 -a -n "$(grep "raise memory_mib from 16 to at least 20" "$tmp/err")"
 
 printf '{"vms":[{"name":"hello","memory_mib":2,"image":"%s"},{"name":"spin","memory_mib":2,"vcpus":2,"image":"%s"}]}\n' \
 	"$tmp/hello.txt" "$tmp/spin.txt" >"$tmp/vms.json"
