@@ -198,17 +198,10 @@ nospace:
 static int vireo_nl_stop_vm_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vireo_vm *vm = vireo_nl_request_vm(info);
-	u32 i;
 
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	vireo_vm_set_state(vm, VIREO_VM_STATE_STOPPED);
-	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
-		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
-
-		if (vcpu)
-			vireo_vcpu_wake(vcpu);
-	}
 	vireo_vm_put(vm);
 	return 0;
 }

@@ -98,11 +98,57 @@ static void vireo_vcpu_handle_requests(struct vireo_vcpu *vcpu)
 	}
 }
 
+/*
+ * Parked for good: halted with interrupts off, or waiting for a SIPI.  Only
+ * another vCPU's INIT/SIPI (or an NMI, not delivered yet) can wake it.
+ */
+static bool vireo_vcpu_parked(struct vireo_vcpu *vcpu)
+{
+	enum vireo_activity act = READ_ONCE(vcpu->activity);
+
+	return act == VIREO_WAIT_SIPI ||
+	       (act == VIREO_HALTED && !(READ_ONCE(vcpu->rflags) & X86_EFLAGS_IF));
+}
+
+/*
+ * Every vCPU parked: nothing in the VM can run again (the guest executed
+ * cli;hlt everywhere, as Linux does to power off without ACPI).  Each
+ * vCPU's RUN then reports VIREO_EXIT_HLT.
+ */
+static bool vireo_vm_all_parked(struct vireo_vm *vm)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
+
+		if (!vcpu)
+			continue;
+		if (!vireo_vcpu_parked(vcpu))
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
+static void vireo_vm_wake_all(struct vireo_vm *vm)
+{
+	u32 i;
+
+	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
+
+		if (vcpu)
+			wake_up(&vcpu->wq);
+	}
+}
+
 /* An interrupt the guest can take now ends HLT (SDM 10.8.6, HLT). */
 static bool vireo_vcpu_can_wake(struct vireo_vcpu *vcpu)
 {
 	if (READ_ONCE(vcpu->requests) || signal_pending(current) ||
-	    atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE)
+	    atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE ||
+	    vireo_vm_all_parked(vcpu->vm))
 		return true;
 	if (vcpu->activity == VIREO_HALTED)
 		return (vcpu->rflags & X86_EFLAGS_IF) &&
@@ -110,23 +156,32 @@ static bool vireo_vcpu_can_wake(struct vireo_vcpu *vcpu)
 	return false;
 }
 
-/* Sleep while halted or waiting for SIPI; false if a signal woke us. */
-static bool vireo_vcpu_block(struct vireo_vcpu *vcpu)
+/*
+ * Sleep while halted or waiting for SIPI.  Returns 1 to go on, 0 when the
+ * whole VM is parked for good (report HLT), -EINTR on a signal.
+ */
+static int vireo_vcpu_block(struct vireo_vcpu *vcpu)
 {
+	/* Our parking may complete the set: let the others re-check. */
+	if (vireo_vcpu_parked(vcpu))
+		vireo_vm_wake_all(vcpu->vm);
+
 	while (vcpu->activity != VIREO_ACTIVE) {
+		if (vireo_vm_all_parked(vcpu->vm))
+			return 0;
 		if (wait_event_interruptible(vcpu->wq, vireo_vcpu_can_wake(vcpu)))
-			return false;
+			return -EINTR;
 		if (atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE)
-			return true;
+			return 1;
 		vireo_vcpu_handle_requests(vcpu);
 		if (vcpu->activity == VIREO_HALTED &&
 		    (vcpu->rflags & X86_EFLAGS_IF) &&
 		    vireo_lapic_pending(vcpu) >= 0)
 			vcpu->activity = VIREO_ACTIVE;
 		if (signal_pending(current))
-			return false;
+			return -EINTR;
 	}
-	return true;
+	return 1;
 }
 
 static void vireo_get_regs(struct vireo_vcpu *vcpu, struct vireo_regs *r)
@@ -206,7 +261,15 @@ static int vireo_vcpu_run(struct vireo_vcpu *vcpu)
 		if (vcpu->activity != VIREO_ACTIVE) {
 			if (vcpu->activity == VIREO_HALTED)
 				vireo_count(vcpu, VIREO_STAT_HALT_SLEEP);
-			vireo_vcpu_block(vcpu);
+			if (vireo_vcpu_block(vcpu) == 0) {
+				/* The VM halted for good; the vCPU stays parked. */
+				run->exit_reason = VIREO_EXIT_HLT;
+				run->rip = vcpu->rip;
+				run->exit_count++;
+				vireo_count(vcpu, VIREO_EXIT_HLT);
+				ret = 0;
+				break;
+			}
 			continue;	/* re-check signals and VM state */
 		}
 		cond_resched();

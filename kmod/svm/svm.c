@@ -504,6 +504,12 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu_data *sd;
 
+	/*
+	 * RIP moved since the exit (an emulated instruction completed, or
+	 * SET_REGS): an STI/MOV SS interrupt shadow no longer applies.
+	 */
+	if (vmcb->save.rip != vcpu->rip)
+		vmcb->control.int_state &= ~SVM_INT_SHADOW;
 	vmcb->save.rax = vcpu->regs[VCPU_RAX];
 	vmcb->save.rsp = vcpu->regs[VCPU_RSP];
 	vmcb->save.rip = vcpu->rip;
