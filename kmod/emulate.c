@@ -190,6 +190,54 @@ static void vireo_finish_mmio_read(struct vireo_vcpu *vcpu,
 	vcpu->rip = next_rip;
 }
 
+/*
+ * MOV to/from DR0-DR7 (0f 21 /r read, 0f 23 /r write; ModRM.rm is the GPR).
+ * The guest's debug registers are kept in software and never loaded into
+ * the CPU, whose DR0-DR3 belong to the host: the guest can read back what
+ * it wrote, but its hardware breakpoints do not fire.  SDM vol. 3B, 17.2.
+ */
+int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write)
+{
+	struct vireo_paging pg;
+	u8 bytes[INSN_MAX_LEN];
+	unsigned int n, pos = 0, gpr;
+	bool rex_b = false;
+	unsigned long val;
+
+	vireo_ops->get_paging(vcpu, &pg);
+	if (vireo_fetch_insn(vcpu, &pg, bytes, &n))
+		return vireo_exit_internal(vcpu, VIREO_INTERNAL_GVA, 0, NULL, 0);
+	if (pos < n && (pg.efer & EFER_LMA) && pg.cs_l &&
+	    (bytes[pos] & 0xf0) == 0x40)
+		rex_b = bytes[pos++] & 1;
+	if (pos + 3 > n || bytes[pos] != 0x0f ||
+	    bytes[pos + 1] != (write ? 0x23 : 0x21) ||
+	    (bytes[pos + 2] >> 6) != 3)
+		return vireo_exit_internal(vcpu, VIREO_INTERNAL_DECODE, 0, bytes, n);
+	gpr = (bytes[pos + 2] & 7) | (rex_b ? 8 : 0);
+
+	if (dr == 4 || dr == 5)
+		dr += 2;	/* aliases of DR6/DR7 while CR4.DE is clear */
+	if (dr > 7) {
+		vireo_ops->queue_exception(vcpu, 6, false, 0);	/* #UD */
+		return VIREO_RESUME;
+	}
+	if (write) {
+		val = vcpu->regs[gpr];
+		if (dr < 4)
+			vcpu->dr[dr] = val;
+		else if (dr == 6)
+			vcpu->dr6 = (val & 0xf00f) | 0xffff0ff0;
+		else
+			vcpu->dr7 = (val & 0xffff2fff) | 0x400;
+	} else {
+		val = dr < 4 ? vcpu->dr[dr] : dr == 6 ? vcpu->dr6 : vcpu->dr7;
+		vcpu->regs[gpr] = val;
+	}
+	vcpu->rip += pos + 3;
+	return VIREO_RESUME;
+}
+
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa)
 {
 	struct vireo_run *run = vcpu->run;

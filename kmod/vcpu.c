@@ -419,6 +419,8 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id)
 	mutex_init(&vcpu->mutex);
 	vcpu->rflags = VIREO_RFLAGS_FIXED1;
 	vcpu->tsc_offset = vm->tsc_offset;	/* one guest TSC for all vCPUs */
+	vcpu->dr6 = 0xffff0ff0;
+	vcpu->dr7 = 0x400;
 	vireo_msr_reset(vcpu);
 
 	ret = -ENOMEM;

@@ -129,6 +129,9 @@ struct vireo_vcpu {
 	unsigned long pending_next_rip;
 
 	struct vireo_msrs msrs;		/* under mutex */
+	/* Debug registers as the guest sees them (emulated, never loaded). */
+	unsigned long dr[4];
+	unsigned long dr6, dr7;
 	s64 tsc_offset;			/* guest TSC = host TSC + offset */
 
 	/* Guest FPU/SIMD state (XSAVE or FXSAVE layout), see fpu.c. */
@@ -322,6 +325,7 @@ int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa);
 int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa, bool in_table_walk);
 int vireo_emulate_hypercall(struct vireo_vcpu *vcpu, unsigned int insn_len);
+int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write);
 int vireo_exit_to_user_hw(struct vireo_vcpu *vcpu, u32 reason, u64 code,
 			  u64 info1, u64 info2, u64 int_info);
 int vireo_exit_internal(struct vireo_vcpu *vcpu, u32 suberror, u64 gpa,

@@ -52,6 +52,8 @@
 #define SVM_INTERCEPT_XSETBV	BIT(13)
 
 /* Exit codes (APM vol. 2, appendix C) */
+#define SVM_EXIT_READ_DR0	0x020
+#define SVM_EXIT_WRITE_DR0	0x030
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_SMI		0x062

@@ -102,6 +102,14 @@ static int svm_exit_rdtscp(struct vireo_vcpu *vcpu)
 	return vireo_emulate_rdtscp(vcpu);
 }
 
+/* Exit codes 0x20-0x2f read DRn, 0x30-0x3f write DRn (appendix C). */
+static int svm_exit_dr(struct vireo_vcpu *vcpu)
+{
+	u64 code = to_svm(vcpu)->vmcb->control.exit_code;
+
+	return vireo_emulate_mov_dr(vcpu, code & 0xf, code >= SVM_EXIT_WRITE_DR0);
+}
+
 static void svm_dump_vmcb(struct vireo_vcpu *vcpu, const char *why)
 {
 	const struct vmcb *v = to_svm(vcpu)->vmcb;
@@ -131,6 +139,8 @@ static int svm_exit_shutdown(struct vireo_vcpu *vcpu)
 typedef int (*svm_exit_handler)(struct vireo_vcpu *vcpu);
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 15]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_INTR]		= svm_exit_host_intr,
 	[SVM_EXIT_NMI]		= svm_exit_host_intr,
 	[SVM_EXIT_SMI]		= svm_exit_host_intr,
