@@ -271,8 +271,9 @@ static void lapic_set_tsc_deadline_locked(struct vireo_lapic *apic, u64 deadline
 static bool lapic_matches(struct vireo_lapic *apic, u32 dest, bool logical,
 			  bool x2apic)
 {
+	/* 0xffffffff is the x2APIC broadcast ID in both modes (10.12.9). */
 	if (!logical)
-		return x2apic ? dest == apic->vcpu->id :
+		return x2apic ? dest == 0xffffffff || dest == apic->vcpu->id :
 				(dest & 0xff) == 0xff ||
 				(dest & 0xff) == apic->vcpu->id;
 	/* Flat logical model: the destination is a bit mask over LDR[31:24]. */

@@ -132,7 +132,7 @@ TEST(long_mode_sregs)
 	EXPECT_EQ(1, s.ldt.unusable);
 	EXPECT_EQ(GUEST_IDT_GPA, s.idt.base);
 	EXPECT_EQ(GUEST_IDT_LIMIT, s.idt.limit);
-	EXPECT_EQ(32 * 16 - 1, GUEST_IDT_LIMIT);
+	EXPECT_EQ(256 * 16 - 1, GUEST_IDT_LIMIT);
 	EXPECT_EQ(GDT_LIMIT, s.gdt.limit);
 	EXPECT_EQ(0, s.gdt.padding[0]);
 }
@@ -199,6 +199,35 @@ TEST(exception_stubs)
 			EXPECT_EQ(i, stub[3]) TH_LOG("vector %u", i);
 		}
 		EXPECT_EQ((EXCEPTION_ERROR_CODE_MASK >> i) & 1, has_error);
+	}
+}
+
+/*
+ * The interrupt stubs (vectors 32-255) continue at the same stride: each
+ * pushes a 0 for the error code, then its vector (as a sign-extended
+ * imm8 below 128, an imm32 above), and the IDT gets their addresses.
+ */
+TEST(interrupt_stubs)
+{
+	unsigned int i;
+
+	for (i = GUEST_NR_EXCEPTIONS; i < GUEST_NR_VECTORS; i++) {
+		const uint8_t *stub = (const uint8_t *)guest_exception_stubs[i];
+
+		ASSERT_EQ(guest_exception_stubs[0] + 16 * i,
+			  guest_exception_stubs[i]) TH_LOG("vector %u", i);
+		EXPECT_EQ(0x6a, stub[0]);
+		EXPECT_EQ(0, stub[1]);
+		if (i < 128) {
+			EXPECT_EQ(0x6a, stub[2]) TH_LOG("vector %u", i);
+			EXPECT_EQ(i, stub[3]) TH_LOG("vector %u", i);
+		} else {
+			uint32_t imm;
+
+			memcpy(&imm, stub + 3, sizeof(imm));
+			EXPECT_EQ(0x68, stub[2]) TH_LOG("vector %u", i);
+			EXPECT_EQ(i, imm) TH_LOG("vector %u", i);
+		}
 	}
 }
 

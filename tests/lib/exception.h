@@ -1,27 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Guest exceptions.
+ * Guest exceptions and interrupts.
  *
- * vm_create() gives every VM an IDT for vectors 0-31 (layout in x86.h)
- * whose interrupt gates point at small stubs of the test binary
- * (exception_guest.c).  Each stub builds one uniform frame, struct
- * ex_regs: an error code (0 for the vectors whose exception has none),
- * the vector, and the general-purpose registers below what the CPU pushed.
- * It then calls guest_exception_dispatch(), which tries, in this order:
+ * vm_create() gives every VM an IDT of 256 interrupt gates (layout in
+ * x86.h) pointing at small stubs of the test binary (exception_guest.c):
+ * vectors 0-31 are the exceptions, 32-255 external interrupts (LAPIC
+ * timer, IPIs, I/O APIC pins of an irqchip VM).  Each stub builds one
+ * uniform frame, struct ex_regs: an error code (0 for the vectors whose
+ * exception has none, and for every interrupt), the vector, and the
+ * general-purpose registers below what the CPU pushed.  It then calls
+ * guest_exception_dispatch(), which tries, in this order:
  *
- *   1. the fixup of an instruction wrapped in GUEST_ASM_SAFE() (such as
- *      rdmsr_safe() in processor.h): RIP moves to the end of the wrapped
- *      instruction and the wrapper returns the vector;
+ *   1. for an exception (vector < 32), the fixup of an instruction wrapped
+ *      in GUEST_ASM_SAFE() (such as rdmsr_safe() in processor.h): RIP moves
+ *      to the end of the wrapped instruction and the wrapper returns the
+ *      vector.  Never for an interrupt: one that arrives just before a
+ *      wrapped instruction has that instruction's address in its frame;
  *   2. the handler installed for the vector with
- *      vm_install_exception_handler(), which may change any field of the
- *      frame (typically RIP, to skip the faulting instruction);
+ *      vm_install_exception_handler() (vectors 0-31) or
+ *      vm_install_interrupt_handler() (32-255), which may change any field
+ *      of the frame (typically RIP, to skip the faulting instruction);
  *   3. otherwise a UCALL_UNHANDLED ucall with the vector, the error code,
  *      RIP and CR2, which vcpu_run() turns into a test failure naming the
- *      exception and the guest function.  The vCPU never resumes.
+ *      exception (or interrupt) and the guest function.  The vCPU never
+ *      resumes.
  *
  * The frame is popped and IRETQ returns to its RIP.  Handlers run on the
  * interrupted code's stack (CPL 0, no IST), which is why guest code is
- * built with -mno-red-zone.
+ * built with -mno-red-zone.  All gates are interrupt gates: a handler runs
+ * with RFLAGS.IF clear, and IRETQ restores the interrupted IF.  An
+ * interrupt handler sends its own EOI (apic.h) when it wants to: the
+ * library never does, so that tests control the in-service order.
  *
  * vcpu_load_empty_idt() loads a zero-limit IDT instead, for tests that
  * want a guest exception to end in a triple fault (VIREO_EXIT_SHUTDOWN).
@@ -58,10 +67,13 @@
 #define SX_VECTOR	30
 
 #define GUEST_NR_EXCEPTIONS	32
+/* Vectors GUEST_NR_EXCEPTIONS up to this are external interrupts. */
+#define GUEST_NR_VECTORS	256
 
 /*
  * Vectors whose exception pushes an error code: #DF, #TS, #NP, #SS, #GP,
- * #PF, #AC, #CP, #VC, #SX.  The stubs push a 0 for every other vector.
+ * #PF, #AC, #CP, #VC, #SX.  The stubs push a 0 for every other vector,
+ * interrupts included.
  */
 #define EXCEPTION_ERROR_CODE_MASK	0x60227d00
 
@@ -112,10 +124,16 @@ struct guest_extable_entry {
 
 /* ---- guest side (exception_guest.c) ------------------------------ */
 
-/* Per VM: guest memory holds the table, the host fills it. */
-extern guest_exception_handler_t guest_exception_handlers[GUEST_NR_EXCEPTIONS];
-/* Entry points of the 32 stubs, for the IDT the host builds. */
-extern const uint64_t guest_exception_stubs[GUEST_NR_EXCEPTIONS];
+/*
+ * Per VM: guest memory holds the table (exceptions and interrupts), the
+ * host fills it.
+ */
+extern guest_exception_handler_t guest_exception_handlers[GUEST_NR_VECTORS];
+/*
+ * Entry points of the 256 stubs, for the IDT the host builds; stub n is at
+ * guest_exception_stubs[0] + 16 * n.
+ */
+extern const uint64_t guest_exception_stubs[GUEST_NR_VECTORS];
 
 void guest_exception_dispatch(struct ex_regs *regs);
 
@@ -132,18 +150,27 @@ struct ucall;
  */
 void vm_install_exception_handler(struct vireo_vm *vm, unsigned int vector,
 				  guest_exception_handler_t handler);
+/*
+ * The same for external-interrupt vector @vector (32-255).  NULL brings
+ * back the default report (an interrupt nobody expected fails the test).
+ */
+void vm_install_interrupt_handler(struct vireo_vm *vm, unsigned int vector,
+				  guest_exception_handler_t handler);
 
 /* Load a zero-limit IDT: any guest exception becomes a triple fault. */
 void vcpu_load_empty_idt(struct vireo_vcpu *vcpu);
 
-/* "#GP", "#PF", ...; "vector N" for a reserved one. */
+/* "#GP", "#PF", ...; "vector N" for a reserved one, "interrupt 0xNN". */
 const char *exception_name(uint64_t vector, char *buf, size_t len);
 
-/* Describe a UCALL_UNHANDLED: exception, error code, RIP with symbol. */
+/*
+ * Describe a UCALL_UNHANDLED: exception (or interrupt), error code, RIP
+ * with symbol.
+ */
 const char *ucall_format_unhandled(const struct ucall *uc, char *buf,
 				   size_t len);
 
-/* Fail the test with the guest's unhandled exception. */
+/* Fail the test with the guest's unhandled exception or interrupt. */
 void __attribute__((noreturn))
 report_guest_unhandled(const struct ucall *uc, const char *file, int line);
 

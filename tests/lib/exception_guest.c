@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest side of exception handling: the IDT's entry stubs, the common
- * frame code and the C dispatcher (see exception.h).  Everything in this
- * file runs inside the guest: no libc, no TLS, no SSE (built with the
- * guest flags, see Makefile).
+ * Guest side of exception and interrupt handling: the IDT's entry stubs,
+ * the common frame code and the C dispatcher (see exception.h).
+ * Everything in this file runs inside the guest: no libc, no TLS, no SSE
+ * (built with the guest flags, see Makefile).
  */
 #include <stdbool.h>
 
@@ -19,7 +19,7 @@ _Static_assert(sizeof(struct ex_regs) == 22 * 8, "ex_regs layout");
 _Static_assert(sizeof(struct ex_regs) % 16 == 0,
 	       "the C dispatcher must be called with a 16-byte aligned stack");
 
-guest_exception_handler_t guest_exception_handlers[GUEST_NR_EXCEPTIONS];
+guest_exception_handler_t guest_exception_handlers[GUEST_NR_VECTORS];
 
 /*
  * One 16-byte-aligned stub per vector: push a 0 where the CPU pushes no
@@ -27,6 +27,11 @@ guest_exception_handler_t guest_exception_handlers[GUEST_NR_EXCEPTIONS];
  * the CPU aligns RSP to 16 before it pushes SS, RSP, RFLAGS, CS, RIP
  * (APM vol. 2, 8.9.3); with the error code, the vector and 15 registers
  * the frame is 22 quadwords, so the call below sees an aligned stack.
+ *
+ * The exception stubs (0-31) are named one by one; the 224 interrupt
+ * stubs (32-255, never an error code) follow them at the same 16-byte
+ * stride, so stub n starts at guest_exception_stub_0 + 16 * n.  Every
+ * stub fits in 16 bytes: push imm8 (2), push imm8/imm32 (2/5), jmp (2/5).
  */
 asm(
 "	.pushsection .text, \"ax\", @progbits\n"
@@ -38,6 +43,14 @@ asm(
 "	.endif\n"
 "	pushq $\\v\n"
 "	jmp guest_exception_common\n"
+"	.endr\n"
+"	.set .Lguest_interrupt_vector, " __stringify(GUEST_NR_EXCEPTIONS) "\n"
+"	.rept " __stringify(GUEST_NR_VECTORS) " - " __stringify(GUEST_NR_EXCEPTIONS) "\n"
+"	.balign 16\n"
+"	pushq $0\n"
+"	pushq $.Lguest_interrupt_vector\n"
+"	jmp guest_exception_common\n"
+"	.set .Lguest_interrupt_vector, .Lguest_interrupt_vector + 1\n"
 "	.endr\n"
 "\n"
 "guest_exception_common:\n"
@@ -85,6 +98,11 @@ asm(
 "	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
 "	.quad guest_exception_stub_\\v\n"
 "	.endr\n"
+"	.set .Lguest_interrupt_vector, " __stringify(GUEST_NR_EXCEPTIONS) "\n"
+"	.rept " __stringify(GUEST_NR_VECTORS) " - " __stringify(GUEST_NR_EXCEPTIONS) "\n"
+"	.quad guest_exception_stub_0 + 16 * .Lguest_interrupt_vector\n"
+"	.set .Lguest_interrupt_vector, .Lguest_interrupt_vector + 1\n"
+"	.endr\n"
 "	.popsection\n"
 );
 
@@ -117,9 +135,13 @@ void guest_exception_dispatch(struct ex_regs *regs)
 	guest_exception_handler_t handler = NULL;
 	uint64_t cr2 = 0;
 
-	if (guest_exception_fixup(regs))
+	/*
+	 * An interrupt's frame holds the address of the next instruction,
+	 * which may well be a wrapped one: fixups are for exceptions only.
+	 */
+	if (regs->vector < GUEST_NR_EXCEPTIONS && guest_exception_fixup(regs))
 		return;
-	if (regs->vector < GUEST_NR_EXCEPTIONS)
+	if (regs->vector < GUEST_NR_VECTORS)
 		handler = READ_ONCE(guest_exception_handlers[regs->vector]);
 	if (handler) {
 		handler(regs);
@@ -128,6 +150,7 @@ void guest_exception_dispatch(struct ex_regs *regs)
 	if (regs->vector == PF_VECTOR)
 		asm volatile("mov %%cr2, %0" : "=r"(cr2));
 	ucall_fatal(UCALL_UNHANDLED, __FILE__, __LINE__,
-		    "unhandled guest exception", 4, regs->vector,
+		    regs->vector < GUEST_NR_EXCEPTIONS ?
+		    "unhandled guest exception" : "unhandled guest interrupt", 4, regs->vector,
 		    regs->error_code, regs->rip, cr2);
 }

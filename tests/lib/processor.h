@@ -5,9 +5,12 @@
 #ifndef VIREO_TEST_PROCESSOR_H
 #define VIREO_TEST_PROCESSOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "exception.h"
+
+#define X86_EFLAGS_IF		(1ULL << 9)
 
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
@@ -54,6 +57,48 @@ static inline uint32_t inl(uint16_t port)
 static inline void hlt(void)
 {
 	asm volatile("hlt" : : : "memory");
+}
+
+static inline void cli(void)
+{
+	asm volatile("cli" : : : "memory");
+}
+
+static inline void sti(void)
+{
+	asm volatile("sti" : : : "memory");
+}
+
+/*
+ * STI, then one NOP in its interrupt shadow: an interrupt that is pending
+ * is taken right after the NOP, before this returns.
+ */
+static inline void sti_nop(void)
+{
+	asm volatile("sti; nop" : : : "memory");
+}
+
+/*
+ * STI; HLT: the HLT runs in the STI's interrupt shadow, so an interrupt
+ * cannot slip in between the two and be missed by the HLT.  Returns after
+ * the interrupt that ended the halt was handled; IF stays set.
+ */
+static inline void safe_halt(void)
+{
+	asm volatile("sti; hlt" : : : "memory");
+}
+
+static inline uint64_t get_rflags(void)
+{
+	uint64_t rflags;
+
+	asm volatile("pushfq; popq %0" : "=r"(rflags) : : "memory");
+	return rflags;
+}
+
+static inline void cpu_relax(void)
+{
+	asm volatile("pause" : : : "memory");
 }
 
 struct cpuid_regs {
@@ -163,5 +208,31 @@ static inline uint64_t rdtscp(uint32_t *aux)
 	*aux = c;
 	return lo | ((uint64_t)hi << 32);
 }
+
+/*
+ * Guest time from the TSC (x86_guest.c).  vm_create() sets guest_tsc_khz
+ * from VIREO_GET_TSC_KHZ: the guest TSC runs at the host TSC's rate.
+ */
+extern uint64_t guest_tsc_khz;
+
+/* TSC ticks in @us microseconds, and microseconds in @ticks. */
+uint64_t guest_us_to_tsc(uint64_t us);
+uint64_t guest_tsc_to_us(uint64_t ticks);
+/* Spin (interrupts as they are) for at least @us microseconds of TSC. */
+void guest_udelay(uint64_t us);
+
+/*
+ * Spin until @cond holds or @ms milliseconds of guest TSC have passed;
+ * evaluates to the final value of @cond.  Interrupts stay as they are, so
+ * with IF set the handlers that make @cond true run meanwhile.
+ */
+#define guest_wait_until(cond, ms) ({					\
+	uint64_t __wait_end = rdtsc() + guest_us_to_tsc((ms) * 1000ULL); \
+	bool __wait_ok;							\
+									\
+	while (!(__wait_ok = (cond)) && rdtsc() < __wait_end)		\
+		cpu_relax();						\
+	__wait_ok;							\
+})
 
 #endif /* VIREO_TEST_PROCESSOR_H */

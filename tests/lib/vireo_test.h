@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one header a test file includes: the kselftest harness, the VM
- * library, ucalls, guest helpers and netlink.
+ * library, ucalls, guest helpers (instructions, APICs) and netlink.
  *
  * A test file ends with VIREO_TEST_MAIN (instead of TEST_HARNESS_MAIN):
  * without /dev/vireo the whole program is skipped the kselftest way
@@ -13,6 +13,7 @@
 
 #include "kselftest_harness.h"
 
+#include "apic.h"
 #include "exception.h"
 #include "processor.h"
 #include "ucall.h"

@@ -41,6 +41,8 @@ struct vireo_vm {
 	int sys_fd;		/* /dev/vireo */
 	int fd;			/* VM fd */
 	uint32_t id;		/* VIREO_GET_VM_INFO.vm_id */
+	uint32_t flags;		/* VIREO_VM_FLAG_* it was created with */
+	uint64_t tsc_khz;	/* VIREO_GET_TSC_KHZ, 0 if unknown */
 	uint64_t ram_bytes;
 	uint8_t *ram;		/* mmap of guest-physical 0..ram_bytes */
 	struct elf_image image;	/* zero for a barebones VM */
@@ -53,13 +55,25 @@ int vireo_open_dev(void);	/* asserts */
 
 /* VM with RAM mapped but nothing loaded. */
 struct vireo_vm *vm_create_barebones(uint64_t ram_bytes);
+/* The same with VIREO_CREATE_VM flags (VIREO_VM_FLAG_*). */
+struct vireo_vm *vm_create_barebones_flags(uint64_t ram_bytes,
+					   uint32_t flags);
 /*
- * VM with the test binary, page tables, GDT/TSS and the exception IDT
- * loaded (exception.h).
+ * VM with the test binary, page tables, GDT/TSS and the IDT of exception
+ * and interrupt stubs loaded (exception.h); the guest's guest_tsc_khz
+ * (processor.h) is set.
  */
 struct vireo_vm *vm_create(uint64_t ram_bytes);
+struct vireo_vm *vm_create_flags(uint64_t ram_bytes, uint32_t flags);
 struct vireo_vm *vm_create_with_one_vcpu(struct vireo_vcpu **vcpu,
 					 void *guest_code);
+/*
+ * vm_create_with_one_vcpu() for a VM with VIREO_VM_FLAG_IRQCHIP: in-kernel
+ * LAPICs and I/O APIC (apic.h has the guest side), HLT sleeping in the
+ * kernel, vCPUs other than 0 waiting for INIT/SIPI.
+ */
+struct vireo_vm *vm_create_irqchip_with_one_vcpu(struct vireo_vcpu **vcpu,
+						 void *guest_code);
 struct vireo_vm *vm_create_with_one_vcpu_ram(struct vireo_vcpu **vcpu,
 					     void *guest_code,
 					     uint64_t ram_bytes);
@@ -75,6 +89,22 @@ void vcpu_setup_long_mode(struct vireo_vcpu *vcpu, void *guest_code);
 uint64_t vm_stack_top(struct vireo_vm *vm, uint32_t id);
 
 void vm_get_info(struct vireo_vm *vm, struct vireo_vm_info *info);
+/*
+ * A real-mode start-up routine at guest-physical @vector << 12 for an
+ * application processor of an irqchip VM: a vCPU that a SIPI with @vector
+ * starts (xapic_start_ap() in apic.h) runs "mov $SIPI_TRAMPOLINE_DATA, %ax;
+ * out %ax, $SIPI_TRAMPOLINE_PORT", which its RUN returns as a 2-byte OUT,
+ * then halts with interrupts off.  User space usually takes the vCPU over
+ * there, e.g. with vcpu_setup_long_mode().  @vector is at least 0x10 (the
+ * page must not hold the system tables of x86.h).
+ */
+#define SIPI_TRAMPOLINE_PORT	0x99
+#define SIPI_TRAMPOLINE_DATA	0x1234
+void vm_install_sipi_trampoline(struct vireo_vm *vm, uint8_t vector);
+
+/* VIREO_IRQ_LINE: drive I/O APIC pin @pin to @level (irqchip VMs). */
+void vm_irq_line(struct vireo_vm *vm, uint32_t pin, uint32_t level);
+int __vm_irq_line(struct vireo_vm *vm, uint32_t pin, uint32_t level);
 void vm_set_cpuid(struct vireo_vm *vm, const struct vireo_cpuid_entry *e,
 		  unsigned int nent);
 

@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include "exception.h"
+#include "processor.h"
 #include "vireo_vm.h"
 
-_Static_assert(GUEST_IDT_VECTORS == GUEST_NR_EXCEPTIONS,
-	       "one IDT gate per exception stub");
+_Static_assert(GUEST_IDT_VECTORS == GUEST_NR_VECTORS,
+	       "one IDT gate per exception or interrupt stub");
+_Static_assert(GUEST_IDT_GPA + GUEST_IDT_VECTORS * 16 <= GUEST_SYSTEM_END,
+	       "the IDT fits in the system area");
 
 bool vireo_available(void)
 {
@@ -33,19 +36,26 @@ int vireo_open_dev(void)
 	return fd;
 }
 
-struct vireo_vm *vm_create_barebones(uint64_t ram_bytes)
+struct vireo_vm *vm_create_barebones_flags(uint64_t ram_bytes,
+					   uint32_t flags)
 {
-	struct vireo_vm_config cfg = { .ram_bytes = ram_bytes };
+	struct vireo_vm_config cfg = { .ram_bytes = ram_bytes, .flags = flags };
 	struct vireo_vm_info info;
 	struct vireo_vm *vm;
+	int khz;
 
 	vm = calloc(1, sizeof(*vm));
 	TEST_ASSERT(vm, "out of memory");
 	vm->sys_fd = vireo_open_dev();
 	vm->fd = ioctl(vm->sys_fd, VIREO_CREATE_VM, &cfg);
-	TEST_ASSERT(vm->fd >= 0, "VIREO_CREATE_VM(ram_bytes=0x%llx) failed",
-		    (unsigned long long)ram_bytes);
+	TEST_ASSERT(vm->fd >= 0,
+		    "VIREO_CREATE_VM(ram_bytes=0x%llx, flags=0x%x) failed",
+		    (unsigned long long)ram_bytes, flags);
+	vm->flags = flags;
 	vm->ram_bytes = ram_bytes;
+	/* 0 (unknown) from a module without VIREO_GET_TSC_KHZ. */
+	khz = ioctl(vm->sys_fd, VIREO_GET_TSC_KHZ, 0);
+	vm->tsc_khz = khz > 0 ? khz : 0;
 	vm->ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       vm->fd, 0);
 	TEST_ASSERT(vm->ram != MAP_FAILED, "mmap of guest RAM failed");
@@ -54,9 +64,14 @@ struct vireo_vm *vm_create_barebones(uint64_t ram_bytes)
 	return vm;
 }
 
-struct vireo_vm *vm_create(uint64_t ram_bytes)
+struct vireo_vm *vm_create_barebones(uint64_t ram_bytes)
 {
-	struct vireo_vm *vm = vm_create_barebones(ram_bytes);
+	return vm_create_barebones_flags(ram_bytes, 0);
+}
+
+struct vireo_vm *vm_create_flags(uint64_t ram_bytes, uint32_t flags)
+{
+	struct vireo_vm *vm = vm_create_barebones_flags(ram_bytes, flags);
 	const void *self;
 	size_t self_size;
 	int r;
@@ -86,7 +101,13 @@ struct vireo_vm *vm_create(uint64_t ram_bytes)
 	r = x86_build_idt(vm->ram, ram_bytes, GUEST_IDT_GPA,
 			  guest_exception_stubs, GUEST_IDT_VECTORS);
 	TEST_ASSERT(!r, "cannot build the guest IDT");
+	*guest_global(vm, guest_tsc_khz) = vm->tsc_khz;
 	return vm;
+}
+
+struct vireo_vm *vm_create(uint64_t ram_bytes)
+{
+	return vm_create_flags(ram_bytes, 0);
 }
 
 struct vireo_vm *vm_create_with_one_vcpu_ram(struct vireo_vcpu **vcpu,
@@ -104,6 +125,16 @@ struct vireo_vm *vm_create_with_one_vcpu(struct vireo_vcpu **vcpu,
 {
 	return vm_create_with_one_vcpu_ram(vcpu, guest_code,
 					   VM_DEFAULT_RAM_BYTES);
+}
+
+struct vireo_vm *vm_create_irqchip_with_one_vcpu(struct vireo_vcpu **vcpu,
+						 void *guest_code)
+{
+	struct vireo_vm *vm = vm_create_flags(VM_DEFAULT_RAM_BYTES,
+					      VIREO_VM_FLAG_IRQCHIP);
+
+	*vcpu = vm_vcpu_add(vm, 0, guest_code);
+	return vm;
 }
 
 void vm_free(struct vireo_vm *vm)
@@ -206,6 +237,37 @@ void vm_set_cpuid(struct vireo_vm *vm, const struct vireo_cpuid_entry *e,
 	TEST_ASSERT(!ioctl(vm->fd, VIREO_SET_CPUID, c),
 		    "VIREO_SET_CPUID(nent=%u) failed", nent);
 	free(c);
+}
+
+void vm_install_sipi_trampoline(struct vireo_vm *vm, uint8_t vector)
+{
+	/* 16-bit code: the vCPU starts at CS = vector << 8, IP = 0. */
+	const uint8_t code[] = {
+		0xb8, SIPI_TRAMPOLINE_DATA & 0xff,
+		SIPI_TRAMPOLINE_DATA >> 8,	/* mov $DATA, %ax */
+		0xe7, SIPI_TRAMPOLINE_PORT,	/* out %ax, $PORT */
+		0xf4,				/* 1: hlt */
+		0xeb, 0xfd,			/* jmp 1b */
+	};
+	uint64_t gpa = (uint64_t)vector << 12;
+
+	TEST_ASSERT(gpa >= GUEST_SYSTEM_END,
+		    "SIPI vector 0x%x would overwrite the system tables",
+		    vector);
+	memcpy(addr_gpa2hva_range(vm, gpa, sizeof(code)), code, sizeof(code));
+}
+
+int __vm_irq_line(struct vireo_vm *vm, uint32_t pin, uint32_t level)
+{
+	struct vireo_irq_line line = { .pin = pin, .level = level };
+
+	return ioctl(vm->fd, VIREO_IRQ_LINE, &line);
+}
+
+void vm_irq_line(struct vireo_vm *vm, uint32_t pin, uint32_t level)
+{
+	TEST_ASSERT(!__vm_irq_line(vm, pin, level),
+		    "VIREO_IRQ_LINE(pin=%u, level=%u) failed", pin, level);
 }
 
 bool vm_gpa_in_ram(struct vireo_vm *vm, uint64_t gpa, uint64_t len)

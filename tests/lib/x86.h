@@ -11,7 +11,7 @@
  *   0x0000_3000  4 page directories, 2 MiB pages, identity map of 0..4 GiB
  *   0x0000_7000  GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18)
  *   0x0000_8000  64-bit TSS (zeroed)
- *   0x0000_9000  IDT: interrupt gates for vectors 0-31 (exception.h)
+ *   0x0000_9000  IDT: interrupt gates for vectors 0-255, one page (exception.h)
  *   0x0040_0000  the test binary's PT_LOAD segments, at their own addresses
  *   0x0100_0000  GUEST_FREE_GPA: free for tests, up to the stacks
  *   top of RAM   vCPU n's stack ends at ram_bytes - 4 KiB - n * 64 KiB
@@ -33,7 +33,7 @@
 #define GUEST_GDT_GPA		0x7000ULL
 #define GUEST_TSS_GPA		0x8000ULL
 #define GUEST_IDT_GPA		0x9000ULL
-#define GUEST_IDT_VECTORS	32
+#define GUEST_IDT_VECTORS	256	/* exceptions and external interrupts */
 #define GUEST_IDT_LIMIT		(GUEST_IDT_VECTORS * 16 - 1)
 #define GUEST_SYSTEM_END	0x10000ULL	/* nothing else below this */
 #define GUEST_IDENTITY_MAP_BYTES (4ULL << 30)
