@@ -90,6 +90,7 @@ static int vm_create_on_module(struct vm *vm, const struct module_handle *module
 			    vm->config.memory_mib, vc.flags ? ", irqchip" : "", strerror(errno));
 		return -1;
 	}
+	vm->irqchip = vc.flags & VIREO_VM_FLAG_IRQCHIP;
 	/* The id only links vm-list to the netlink view: not worth failing for. */
 	if (ioctl(vm->fd, VIREO_GET_VM_INFO, &info) < 0)
 		log_warn("vm %s: VIREO_GET_VM_INFO: %s; module VM id unknown",
@@ -307,6 +308,13 @@ void vm_request_stop(struct vm *vm, const char *reason)
 		if (vm->vcpus[i] && vm->vcpus[i]->run)
 			vcpu_kick(vm->vcpus[i]);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Guest reset requests (device models): a stop until reboot exists. */
+void vm_request_reset(struct vm *vm)
+{
+	log_info("vm %s: reset requested by guest", vm->config.name);
+	vm_request_stop(vm, "reset requested by guest");
 }
 
 void vm_crash(struct vm *vm, const char *fmt, ...)

@@ -53,6 +53,7 @@ struct vm {
 	size_t nr_devices;
 	int notify_fd;		/* eventfd to poke when the VM ends, or -1 */
 	struct linux_layout linux_boot;	/* where the loader put a Linux guest */
+	bool irqchip;		/* created with VIREO_VM_FLAG_IRQCHIP (irq.h) */
 
 	struct console console;	/* own lock */
 
@@ -87,6 +88,12 @@ struct vm *vm_create_detached(const struct vm_config *cfg, struct errinfo *e);
 int vm_start(struct vm *vm, struct errinfo *e);
 /* Asks every vCPU to leave its run loop; safe from any thread. */
 void vm_request_stop(struct vm *vm, const char *reason);
+/*
+ * A guest asked for a system reset (i8042 command 0xFE, port 0x92 bit 0).
+ * For now this stops the VM with reason "reset requested by guest"; safe
+ * from any thread.
+ */
+void vm_request_reset(struct vm *vm);
 /* Records the first crash report and stops the VM; safe from any thread. */
 void vm_crash(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Waits until the VM is no longer RUNNING; false on timeout (ms, -1 = forever). */

@@ -115,7 +115,7 @@ static void test_uart(void)
 	ok(inb(vm, 0x3ff) == 0x5a, "SCR keeps its value");
 
 	outb(vm, 0x3fc, 0x10 | 0x02);	/* loopback + RTS */
-	ok(inb(vm, 0x3fe) == 0x10, "loopback: MSR mirrors MCR (RTS -> CTS)");
+	ok(inb(vm, 0x3fe) == 0x1a, "loopback: MSR mirrors MCR (RTS -> CTS; DSR, DCD drop: DDSR, DDCD)");
 	outb(vm, 0x3f8, 'x');
 	ok(inb(vm, 0x3fd) == 0x61 && inb(vm, 0x3f8) == 'x' && inb(vm, 0x3fd) == 0x60,
 	   "loopback: byte goes to the receive FIFO, DR set then cleared");
@@ -130,7 +130,7 @@ static void test_uart(void)
 
 	/* Save the UART, load it into a fresh VM: same registers. */
 	{
-		uint8_t buf[256];
+		uint8_t buf[4096];
 		struct dev_state st;
 		struct vm *other = new_vm();
 
@@ -164,13 +164,13 @@ static void test_bus(void)
 	if (!vm)
 		return;
 	v = 0;
-	io_exit(vm, VIREO_IO_IN, 2, 0x80, &v);
+	io_exit(vm, VIREO_IO_IN, 2, 0x2f8, &v);
 	ok(v == 0xffff, "unclaimed port reads all-ones (16-bit)");
 	v = 0;
 	io_exit(vm, VIREO_IO_IN, 4, 0xcf8, &v);
 	ok(v == 0xffffffff, "unclaimed port reads all-ones (32-bit)");
 	v = 0x12;
-	ok(io_exit(vm, VIREO_IO_OUT, 1, 0x80, &v) == VCPU_RESUME, "unclaimed port write ignored");
+	ok(io_exit(vm, VIREO_IO_OUT, 1, 0x2f8, &v) == VCPU_RESUME, "unclaimed port write ignored");
 	v = 0;
 	io_exit(vm, VIREO_IO_IN, 4, 0x3fd, &v);
 	ok(v == (0xffu << 24 | 0x00u << 16 | 0xb0u << 8 | 0x60u),
