@@ -33,6 +33,7 @@
 static const u32 vireo_msr_amd_cfg[VIREO_MSR_AMD_CFG] = {
 	MSR_K7_HWCR, MSR_AMD64_LS_CFG, 0xc0011021 /* IC_CFG */,
 	0xc0011022 /* DC_CFG */, MSR_AMD64_DE_CFG, MSR_AMD64_BU_CFG2,
+	0xc001001f /* NB_CFG: Linux reads it unchecked on SMP boots */,
 };
 
 void vireo_msr_reset(struct vireo_vcpu *vcpu)

@@ -92,7 +92,7 @@ enum vireo_activity {
 #define VIREO_REQ_INIT		0
 #define VIREO_REQ_SIPI		1
 
-#define VIREO_MSR_AMD_CFG	6
+#define VIREO_MSR_AMD_CFG	7
 
 /* Guest MSRs that live in neither the VMCB nor the VMCS (msr.c). */
 struct vireo_msrs {
