@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A stock Linux guest on Vireo: the test VM's own Debian kernel and a
+# busybox initramfs (scripts/mk-guest-initramfs.sh) boot under
+# `vireod --run` with VIREO_GUEST_VCPUS vCPUs (default 1; linux_boot_smp.sh
+# runs it with 2: the APs start through INIT/SIPI in the in-kernel LAPIC).  The guest's /init prints a marker with the
+# CPU count and memory size it sees, then powers off (no ACPI: every vCPU
+# ends in cli;hlt, which the module reports as a parked VM, and vireod ends
+# with status 0).  Run as root from the repository root.
+
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/tap.sh
+
+KO=kmod/vireo.ko
+VIREOD=daemon/vireod
+KERNEL=/boot/vmlinuz-$(uname -r)
+TIMEOUT=240
+MEM_MIB=256
+VCPUS=${VIREO_GUEST_VCPUS:-1}
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+[ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
+[ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
+grep -qw svm /proc/cpuinfo || tap_skip_all "no SVM on this CPU"
+
+work=$(mktemp -d)
+loaded_here=0
+cleanup() {
+	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! vireo_loaded; then
+	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
+	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
+	loaded_here=1
+fi
+vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+
+scripts/mk-guest-initramfs.sh "$work/initrd.cpio.gz" >"$work/mk.log" 2>&1 ||
+	{ tap_diag_file "$work/mk.log"; echo "Bail out! guest initramfs build failed"; exit 1; }
+khz=$(python3 -c 'import fcntl,os; fd=os.open("/dev/vireo",os.O_RDWR); print(fcntl.ioctl(fd,0xb703))' 2>/dev/null || echo 0)
+cat >"$work/linux.json" <<JSON
+{ "name": "linux", "memory_mib": $MEM_MIB, "vcpus": $VCPUS,
+  "kernel": "$KERNEL", "initrd": "$work/initrd.cpio.gz",
+  "cmdline": "console=ttyS0 acpi=off io_delay=none no_timer_check tsc_early_khz=$khz vireo.poweroff=1" }
+JSON
+
+tap_plan 4
+kmsg_mark linux_boot
+start=$(date +%s)
+timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
+	>"$work/out" 2>"$work/err" </dev/null
+rc=$?
+took=$(($(date +%s) - start))
+tap_diag "vireod --run: exit status $rc after ${took}s; last lines of the guest console:"
+tail -n 40 "$work/out" | tap_diag_file
+tap_diag "vireod log:"
+tail -n 20 "$work/err" | tap_diag_file
+
+marker=$(grep -a -o 'VIREO-GUEST-INIT-OK cpus=[0-9]* mem_kb=[0-9]*' "$work/out" | head -n 1)
+[ -n "$marker" ]
+tap_result "the guest kernel reaches its /init (marker: ${marker:-none})" $?
+[ "$(echo "$marker" | sed -n 's/.*cpus=\([0-9]*\).*/\1/p')" = "$VCPUS" ]
+tap_result "the guest sees $VCPUS CPU(s)" $?
+mem_kb=$(echo "$marker" | sed -n 's/.*mem_kb=\([0-9]*\).*/\1/p')
+# MemTotal is RAM less what the kernel keeps for itself: between 50% and 100%.
+[ -n "$mem_kb" ] && [ "$mem_kb" -gt $((MEM_MIB * 1024 / 2)) ] && [ "$mem_kb" -le $((MEM_MIB * 1024)) ]
+tap_result "the guest sees about ${MEM_MIB} MiB (MemTotal ${mem_kb:-?} kB)" $?
+[ $rc -eq 0 ]
+tap_result "the guest powers off and vireod exits with status 0" $?
+if [ $TAP_FAILED = 1 ]; then
+	tap_diag "kernel log since the boot started:"
+	kmsg_since | grep -i vireo | tail -n 30 | tap_diag_file
+fi
+tap_done
