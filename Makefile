@@ -8,7 +8,8 @@
 #                       nested test VM; prints "N passed, N failed, N skipped"
 #   make demo           deps, all, then the demo in the test VM, on this terminal
 #   make vm-shell       an interactive shell in the test VM (debugging)
-#   make bench          benchmarks (none yet)
+#   make bench          deps, all, then the boot-time benchmark in the test VM:
+#                       Vireo against QEMU+KVM (scripts/bench-boot.sh)
 #   make clean
 #
 # KVER is the kernel the module is built for and the test VM boots; KDIR its
@@ -77,7 +78,9 @@ vm-shell:
 	scripts/vm-run.sh --mode shell $(VM_ARGS)
 
 bench:
-	@echo "no benchmarks yet"
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/vm-run.sh --mode bench $(VM_ARGS)
 
 clean:
 	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

@@ -9,6 +9,8 @@
 #                          build/tap.log) and is echoed on the console
 #   in-vm.sh demo          run scripts/demo-in-vm.sh on the console
 #   in-vm.sh shell         an interactive shell on the console
+#   in-vm.sh bench         run scripts/bench-boot.sh (boot time, Vireo
+#                          against QEMU+KVM) on the console
 set -uo pipefail
 
 mode=${1:-}
@@ -54,6 +56,13 @@ demo)
 	fi
 	scripts/demo-in-vm.sh </dev/null
 	;;
+bench)
+	if [ ! -x scripts/bench-boot.sh ]; then
+		echo "in-vm: scripts/bench-boot.sh is missing or not executable" >&2
+		exit 2
+	fi
+	scripts/bench-boot.sh </dev/null
+	;;
 shell)
 	if [ -n "${VIREO_VM_COLS:-}" ] && [ -n "${VIREO_VM_ROWS:-}" ]; then
 		stty -F /dev/ttyS0 cols "$VIREO_VM_COLS" rows "$VIREO_VM_ROWS"
@@ -64,7 +73,7 @@ shell)
 	setsid -w -c bash -l <>/dev/ttyS0 >&0 2>&0
 	;;
 *)
-	echo "in-vm: unknown mode '$mode' (check|demo|shell)" >&2
+	echo "in-vm: unknown mode '$mode' (check|demo|bench|shell)" >&2
 	exit 2
 	;;
 esac

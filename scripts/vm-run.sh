@@ -3,15 +3,17 @@
 # paging, booting the Debian kernel the module was built for, with the host's
 # root file system as its own (read-only 9p + tmpfs overlay, see vm-init.sh).
 #
-#   vm-run.sh [--mode check|demo|shell] [--test NAME] [--timeout SECONDS]
+#   vm-run.sh [--mode check|demo|bench|shell] [--test NAME] [--timeout SECONDS]
 #
 #   check  run the kselftest suite (or only NAME); TAP comes back on the
 #          second serial port; prints a summary; fails on any failed test
 #   demo   run scripts/demo-in-vm.sh; the VM console is shown on this terminal
+#   bench  run scripts/bench-boot.sh; its progress is shown as it comes and
+#          its results (from the console) at the end
 #   shell  an interactive shell in the VM (debugging); no time-out by default
 #
 # Environment: KVER (kernel version; default scripts/kver.sh), VIREO_VM_TIMEOUT
-# (seconds; default 1500 for check, 600 for demo), VIREO_VM_OUT (where logs
+# (seconds; default 1500 for check, 600 for demo, 1200 for bench), VIREO_VM_OUT (where logs
 # and the initramfs go; default build/), VIREO_VM_MEM (MiB, default 2048),
 # VIREO_VM_SMP (default 2).
 #
@@ -54,8 +56,9 @@ die() { printf 'vm-run: error: %s\n' "$*" >&2; exit 1; }
 case "$mode" in
 check) timeout=${timeout:-1500} ;;
 demo) timeout=${timeout:-600} ;;
+bench) timeout=${timeout:-1200} ;;
 shell) timeout=${timeout:-0} ;;
-*) die "unknown mode '$mode' (check|demo|shell)" ;;
+*) die "unknown mode '$mode' (check|demo|bench|shell)" ;;
 esac
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "time-out must be whole seconds, got '$timeout'"
 # Everything travels on the kernel command line, split at spaces.
@@ -227,7 +230,7 @@ qemu=(qemu-system-x86_64
 )
 # Serial ports, in order: ttyS0 console, ttyS1 TAP, ttyS2 dmesg.
 case "$mode" in
-check) qemu+=(-chardev "file,id=con,path=$console_log") ;;
+check | bench) qemu+=(-chardev "file,id=con,path=$console_log") ;;
 demo) qemu+=(-chardev "stdio,id=con,logfile=$console_log,signal=on") ;;
 shell) qemu+=(-chardev "stdio,id=con,logfile=$console_log,signal=off") ;;
 esac
@@ -265,6 +268,12 @@ else
 		touch "$tap_log"
 		tail -n +1 -F --pid="$qemu_pid" "$tap_log" 2>/dev/null |
 			grep --line-buffered -E '^(not )?ok |^Bail out' | sed -u 's/^/  TAP: /' &
+		progress_pid=$!
+	elif [ "$mode" = bench ]; then
+		# Live progress: the benchmark's own lines on the console.
+		touch "$console_log"
+		tail -n +1 -F --pid="$qemu_pid" "$console_log" 2>/dev/null |
+			grep --line-buffered -a '^bench: ' | sed -u 's/^/  /' &
 		progress_pid=$!
 	fi
 	while kill -0 "$qemu_pid" 2>/dev/null; do
@@ -349,6 +358,13 @@ if [ "$mode" = check ]; then
 	summary=$("$scripts/tap-summary.sh" "$tap_log") || summary_status=$?
 	sed '$d' <<<"$summary"
 	[ "$summary_status" -eq 0 ] || problems+=("test failures or no test ran (TAP: $tap_log)")
+fi
+
+if [ "$mode" = bench ]; then
+	# The results table, as bench-boot.sh printed it on the console.
+	echo
+	sed -n '/^VIREO-BENCH-BEGIN/,/^VIREO-BENCH-END/p' "$console_log" | tr -d '\r' |
+		sed '/^VIREO-BENCH-/d'
 fi
 
 for p in "${problems[@]}"; do

@@ -72,6 +72,8 @@ tap_result "the guest sees about ${MEM_MIB} MiB (MemTotal ${mem_kb:-?} kB)" $?
 [ $rc -eq 0 ]
 tap_result "the guest powers off and vireod exits with status 0" $?
 if [ $TAP_FAILED = 1 ]; then
+	tap_diag "guest console lines about CPUs, APICs and timers:"
+	grep -a -i -E 'smp|cpu[0-9#]|apic|timer|tsc|clocksource|boot' "$work/out" | head -n 60 | tap_diag_file
 	tap_diag "kernel log since the boot started:"
 	kmsg_since | grep -i vireo | tail -n 30 | tap_diag_file
 fi
