@@ -50,11 +50,23 @@ JSON
 
 tap_plan 4
 kmsg_mark linux_boot
-start=$(date +%s)
-timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
-	>"$work/out" 2>"$work/err" </dev/null
-rc=$?
-took=$(($(date +%s) - start))
+boot_guest() {
+	start=$(date +%s)
+	timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
+		>"$work/out" 2>"$work/err" </dev/null
+	rc=$?
+	took=$(($(date +%s) - start))
+}
+boot_guest
+# Linux gives an AP 10 s to call in; on a test VM starved of host CPU
+# (seen once with two test VMs sharing the 2 host cores) that can run out.
+# One retry, reported, so a real AP start-up bug still fails twice.
+if [ "$VCPUS" -gt 1 ] && ! grep -a -q "VIREO-GUEST-INIT-OK cpus=$VCPUS " "$work/out"; then
+	tap_diag "first boot did not see $VCPUS CPUs; its CPU lines:"
+	grep -a -i -E 'smp|cpu[0-9#]' "$work/out" | head -n 20 | tap_diag_file
+	tap_diag "retrying the boot once"
+	boot_guest
+fi
 tap_diag "vireod --run: exit status $rc after ${took}s; last lines of the guest console:"
 tail -n 40 "$work/out" | tap_diag_file
 tap_diag "vireod log:"
