@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Management commands on VMs: vm-list, vm-start, vm-stop, vm-console.
+ * Management commands on VMs: vm-list, vm-start, vm-stop, vm-console,
+ * vm-console-input.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "errinfo.h"
 #include "mgmt.h"
+#include "uart_16550.h"
 #include "vm.h"
+
+/* vm-console-input: the most bytes one request may carry. */
+#define CONSOLE_INPUT_MAX_BYTES		4096
+/* How long vm-console-input waits for the guest to drain a full FIFO. */
+#define CONSOLE_INPUT_WAIT_MS		50
 
 static const char *const name_only[] = { "name", NULL };
 
@@ -174,11 +182,63 @@ static json_t *cmd_vm_console(struct daemon *d, json_t *args, struct errinfo *e)
 	return answer;
 }
 
+/*
+ * vm-console-input: bytes for the guest's COM1, as if typed on its serial
+ * line.  The receive FIFO holds 16 bytes, so this waits up to
+ * CONSOLE_INPUT_WAIT_MS (while the guest keeps reading) for the rest to
+ * fit; "accepted" says how many bytes of the UTF-8 'data' went in, and a
+ * client resends the remainder later.
+ */
+static json_t *cmd_vm_console_input(struct daemon *d, json_t *args, struct errinfo *e)
+{
+	static const char *const allowed[] = { "name", "data", NULL };
+	const char *data = NULL;
+	size_t len, done = 0;
+	int idle_ms = 0;
+	struct vm *vm;
+
+	if (mgmt_arg_string(args, "data", true, &data, e))
+		return NULL;
+	len = json_string_length(json_object_get(args, "data"));
+	if (len > CONSOLE_INPUT_MAX_BYTES) {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "argument 'data' holds %zu bytes; at most %d are accepted at once",
+			    len, CONSOLE_INPUT_MAX_BYTES);
+		return NULL;
+	}
+	vm = lookup_vm(d, args, allowed, e);
+	if (!vm)
+		return NULL;
+	if (vm->released || vm_get_state(vm, NULL, 0) != VM_STATE_RUNNING) {
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' is not running", vm->config.name);
+		return NULL;
+	}
+	while (done < len) {
+		size_t taken = uart_input(vm, data + done, len - done);
+		struct timespec ts = { 0, 1000000L };
+
+		done += taken;
+		if (done == len)
+			break;
+		if (taken)
+			idle_ms = 0;
+		else if (++idle_ms > CONSOLE_INPUT_WAIT_MS)
+			break;
+		if (vm_get_state(vm, NULL, 0) != VM_STATE_RUNNING)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return json_pack("{s:s, s:I, s:I}", "name", vm->config.name,
+			 "accepted", (json_int_t)done, "length", (json_int_t)len);
+}
+
 static const struct mgmt_command mgmt_vm_commands[] = {
 	{ "vm-list", cmd_vm_list, "list defined and created VMs with their state" },
 	{ "vm-start", cmd_vm_start, "start a VM: {\"name\": N} or {\"config\": {...}}" },
 	{ "vm-stop", cmd_vm_stop, "stop a running VM: {\"name\": N}" },
 	{ "vm-console", cmd_vm_console, "console output: {\"name\": N, \"offset\": O}" },
+	{ "vm-console-input", cmd_vm_console_input,
+	  "type on the console: {\"name\": N, \"data\": S}" },
 	{ NULL, NULL, NULL },
 };
 MGMT_COMMAND_GROUP(mgmt_vm_commands);

@@ -14,12 +14,15 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vireoctl.h"
@@ -44,6 +47,11 @@ static void usage(FILE *out)
 		"  vm start --config FILE    start the VM described in FILE\n"
 		"  vm stop NAME              stop a running VM\n"
 		"  vm console NAME           print the VM's console output so far\n"
+		"  console NAME [--timeout SECS]\n"
+		"                            attach to the VM's console: print its output,\n"
+		"                            type into it; Ctrl-] detaches.  When stdin is\n"
+		"                            not a terminal, send stdin until EOF, then print\n"
+		"                            until the VM stops (or SECS pass: exit 1)\n"
 		"  commands                  list the commands vireod accepts\n"
 		"  quit                      stop every VM and make vireod exit\n"
 		"  raw JSON|-                send one request line as is, print the answer\n"
@@ -137,8 +145,12 @@ static char *transact_text(const char *request, size_t len)
 	return answer;
 }
 
-/* Executes a command; returns the "return" object or exits with the error. */
-static json_t *execute(const char *command, json_t *args)
+/*
+ * Executes a command; returns the "return" object.  An error answer is
+ * returned through *err (the "error" object) when err is not NULL, and
+ * otherwise printed before exiting.
+ */
+static json_t *execute_err(const char *command, json_t *args, json_t **err)
 {
 	json_t *request, *answer, *result, *error;
 	json_error_t jerr;
@@ -158,6 +170,11 @@ static json_t *execute(const char *command, json_t *args)
 		fail("unreadable answer from vireod: %s", jerr.text);
 	free(reply);
 	error = json_object_get(answer, "error");
+	if (error && err) {
+		*err = json_incref(error);
+		json_decref(answer);
+		return NULL;
+	}
 	if (error) {
 		fail("%s: %s", json_string_value(json_object_get(error, "class")) ?: "Error",
 		     json_string_value(json_object_get(error, "desc")) ?: "(no description)");
@@ -168,6 +185,11 @@ static json_t *execute(const char *command, json_t *args)
 	json_incref(result);
 	json_decref(answer);
 	return result;
+}
+
+static json_t *execute(const char *command, json_t *args)
+{
+	return execute_err(command, args, NULL);
 }
 
 static void print_json(json_t *value)
@@ -356,6 +378,207 @@ static int cmd_vm_name(const char *command, const char *name)
 	return 0;
 }
 
+/* ---- vireoctl console NAME ---- */
+
+#define CONSOLE_DETACH_KEY	0x1d	/* Ctrl-] */
+#define CONSOLE_INPUT_CHUNK	1024	/* bytes per vm-console-input */
+#define CONSOLE_POLL_MS		100	/* output polling period */
+#define CONSOLE_STATE_MS	500	/* VM state polling period */
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void console_restore_tty(void)
+{
+	if (termios_saved)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+	termios_saved = false;
+}
+
+static void console_raw_tty(void)
+{
+	struct termios raw;
+
+	if (tcgetattr(STDIN_FILENO, &saved_termios))
+		fail("tcgetattr: %s", strerror(errno));
+	termios_saved = true;
+	atexit(console_restore_tty);
+	raw = saved_termios;
+	cfmakeraw(&raw);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
+		fail("tcsetattr: %s", strerror(errno));
+}
+
+static long console_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A JSON string of the first 'len' bytes of 'buf', which the daemon
+ * takes as UTF-8: an incomplete sequence at the end is held back (*used
+ * says how many bytes went in); other invalid bytes are sent as '?'.
+ */
+static json_t *console_input_string(char *buf, size_t len, size_t *used)
+{
+	json_t *s;
+
+	for (size_t cut = 0; cut < 4 && cut < len; cut++) {
+		s = json_stringn(buf, len - cut);
+		if (s) {
+			*used = len - cut;
+			return s;
+		}
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	*used = len;
+	return json_stringn(buf, len);
+}
+
+/* Whether the VM NAME is running, from vm-list; exits if it is unknown. */
+static bool console_vm_running(const char *name)
+{
+	json_t *r = execute("vm-list", NULL), *vm;
+	bool running = false, found = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "vms"), i, vm) {
+		if (strcmp(str(vm, "name"), name))
+			continue;
+		found = true;
+		running = !strcmp(str(vm, "state"), "running");
+	}
+	json_decref(r);
+	if (!found)
+		fail("NotFound: no VM named '%s'", name);
+	return running;
+}
+
+/* Prints console output from *offset on; advances *offset. */
+static void console_print(const char *name, uint64_t *offset)
+{
+	json_t *r = execute("vm-console", json_pack("{s:s, s:I}", "name", name,
+						     "offset", (json_int_t)*offset));
+	json_t *data = json_object_get(r, "data");
+
+	if (json_string_length(data)) {
+		fwrite(json_string_value(data), 1, json_string_length(data), stdout);
+		fflush(stdout);
+	}
+	*offset = (uint64_t)num(r, "next_offset");
+	json_decref(r);
+}
+
+static int cmd_console(int argc, char **argv)
+{
+	const char *name = NULL;
+	long timeout_ms = 0, deadline = 0, next_state = 0;
+	char in[CONSOLE_INPUT_CHUNK];
+	size_t inlen = 0;
+	uint64_t offset = 0;
+	bool tty, stdin_open = true, detach = false;
+	int status = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end;
+
+			timeout_ms = strtol(argv[++i], &end, 10) * 1000L;
+			if (*end || timeout_ms <= 0)
+				return -1;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			return -1;
+		}
+	}
+	if (!name)
+		return -1;
+	if (timeout_ms)
+		deadline = console_now_ms() + timeout_ms;
+	tty = isatty(STDIN_FILENO);
+	if (!console_vm_running(name))
+		fail("InvalidState: VM '%s' is not running", name);
+	if (tty) {
+		fprintf(stderr, "vireoctl: attached to %s's console; Ctrl-] detaches\n", name);
+		console_raw_tty();
+	}
+	while (!detach) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		bool want_input = stdin_open && inlen < sizeof(in);
+		long now;
+
+		if (poll(&pfd, want_input ? 1 : 0, inlen ? 10 : CONSOLE_POLL_MS) < 0 &&
+		    errno != EINTR)
+			fail("poll: %s", strerror(errno));
+		if (want_input && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(STDIN_FILENO, in + inlen, sizeof(in) - inlen);
+
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				fail("reading stdin: %s", strerror(errno));
+			if (n == 0)
+				stdin_open = false;
+			for (ssize_t i = 0; tty && i < n; i++) {
+				if (in[inlen + i] == CONSOLE_DETACH_KEY) {
+					n = i;
+					detach = true;
+				}
+			}
+			if (n > 0)
+				inlen += (size_t)n;
+		}
+		if (inlen) {
+			json_t *err = NULL, *r, *data;
+			size_t used, accepted;
+
+			data = console_input_string(in, inlen, &used);
+			if (!data)
+				fail("cannot encode console input");
+			r = execute_err("vm-console-input",
+					json_pack("{s:s, s:o}", "name", name, "data", data), &err);
+			if (!r) {
+				console_restore_tty();
+				fprintf(stderr, "\nvireoctl: %s: %s\n", str(err, "class"), str(err, "desc"));
+				json_decref(err);
+				status = 1;
+				break;
+			}
+			accepted = (size_t)num(r, "accepted");
+			json_decref(r);
+			if (accepted > inlen)
+				accepted = inlen;
+			memmove(in, in + accepted, inlen - accepted);
+			inlen -= accepted;
+		}
+		console_print(name, &offset);
+		now = console_now_ms();
+		if (now >= next_state) {
+			next_state = now + CONSOLE_STATE_MS;
+			if (!console_vm_running(name)) {
+				console_print(name, &offset);
+				console_restore_tty();
+				fprintf(stderr, "\nvireoctl: VM %s is no longer running\n", name);
+				break;
+			}
+		}
+		if (deadline && now >= deadline) {
+			console_restore_tty();
+			fprintf(stderr, "\nvireoctl: --timeout: %ld s passed\n", timeout_ms / 1000);
+			status = 1;
+			break;
+		}
+	}
+	console_restore_tty();
+	if (detach)
+		fprintf(stderr, "\nvireoctl: detached from %s\n", name);
+	return status;
+}
+
 static int cmd_commands(void)
 {
 	json_t *r = execute("commands", NULL), *cmd;
@@ -410,6 +633,8 @@ static int dispatch(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "raw") && argc == 2)
 		return cmd_raw(argv[1]);
+	if (!strcmp(cmd, "console") && argc >= 2)
+		return cmd_console(argc - 1, argv + 1);
 	if (!strcmp(cmd, "vms") && argc == 1)
 		return vireoctl_vms(json_output) ? EXIT_ERROR : 0;
 	if (!strcmp(cmd, "vm") && argc >= 2) {

@@ -2,7 +2,9 @@
 /*
  * vireod: the Vireo VMM and management daemon.
  *
- *   vireod --run CONFIG.json     run one VM, console on stdout, exit with it
+ *   vireod --run CONFIG.json [--console-stdin]
+ *                                run one VM, console on stdout, exit with it;
+ *                                with --console-stdin, stdin is its input
  *   vireod [--socket PATH] [--config FILE]
  *                                serve the JSON management socket
  *
@@ -13,7 +15,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 #include "errinfo.h"
 #include "log.h"
 #include "mgmt_server.h"
+#include "uart_16550.h"
 #include "vcpu.h"
 
 /* --run exit statuses (documented in --help and the protocol doc). */
@@ -40,6 +45,7 @@ struct options {
 	const char *config_file;
 	const char *device;
 	bool no_module;
+	bool console_stdin;
 	long timeout_s;
 };
 
@@ -54,6 +60,8 @@ static void usage(FILE *out)
 		"                    could not start, 2 on a usage or config error,\n"
 		"                    124 on --timeout, 128+N on signal N\n"
 		"  --timeout SECS    with --run: stop the VM after SECS seconds\n"
+		"  --console-stdin   with --run: forward bytes read from stdin to the\n"
+		"                    guest's COM1 (EOF just stops forwarding)\n"
 		"  --socket PATH     management socket (default " MGMT_DEFAULT_SOCKET ")\n"
 		"  --config FILE     VMs that vm-start can start by name\n"
 		"  --no-module       do not open the device; serve the protocol only\n"
@@ -69,6 +77,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "run", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "console-stdin", no_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-module", no_argument, NULL, 'n' },
@@ -90,6 +99,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's': o->socket_path = optarg; break;
 		case 'c': o->config_file = optarg; break;
 		case 'n': o->no_module = true; break;
+		case 'i': o->console_stdin = true; break;
 		case 'd': o->device = optarg; break;
 		case 'v': log_set_threshold(LOG_LEVEL_DEBUG); break;
 		case 'q': log_set_threshold(LOG_LEVEL_ERROR); break;
@@ -118,6 +128,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->timeout_s && !o->run_config) {
 		log_error("--timeout only applies to --run");
+		return -1;
+	}
+	if (o->console_stdin && !o->run_config) {
+		log_error("--console-stdin only applies to --run");
 		return -1;
 	}
 	if (!o->run_config && !o->socket_path)
@@ -158,8 +172,92 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/*
+ * --console-stdin: a thread copies stdin to the guest's COM1.  uart_input()
+ * takes at most what fits in the receive FIFO, so the rest is retried every
+ * few milliseconds until the guest has read some.  EOF or a read error ends
+ * the forwarding (the VM keeps running); 'stop' ends the thread, which
+ * run_loop() joins before the VM is released.
+ */
+struct stdin_feeder {
+	pthread_t thread;
+	struct vm *vm;
+	atomic_bool stop;
+	bool running;
+};
+
+#define FEEDER_POLL_MS		100
+#define FEEDER_RETRY_NS		2000000L	/* 2 ms while the FIFO is full */
+
+static void *stdin_feeder_main(void *opaque)
+{
+	struct stdin_feeder *f = opaque;
+	char buf[256];
+
+	while (!atomic_load(&f->stop)) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		size_t len, done = 0;
+		ssize_t n;
+		int r = poll(&pfd, 1, FEEDER_POLL_MS);
+
+		if (r < 0 && errno != EINTR) {
+			log_error("console input: poll: %s", strerror(errno));
+			break;
+		}
+		if (r <= 0)
+			continue;
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				log_error("console input: read: %s", strerror(errno));
+			else
+				log_debug("console input: end of stdin");
+			break;
+		}
+		len = (size_t)n;
+		while (done < len && !atomic_load(&f->stop)) {
+			size_t taken = uart_input(f->vm, buf + done, len - done);
+
+			done += taken;
+			if (done < len && !taken) {
+				struct timespec ts = { 0, FEEDER_RETRY_NS };
+
+				if (vm_get_state(f->vm, NULL, 0) != VM_STATE_RUNNING)
+					return NULL;
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void stdin_feeder_start(struct stdin_feeder *f, struct vm *vm)
+{
+	int err;
+
+	f->vm = vm;
+	atomic_init(&f->stop, false);
+	err = pthread_create(&f->thread, NULL, stdin_feeder_main, f);
+	if (err)
+		log_error("--console-stdin: cannot start the input thread: %s", strerror(err));
+	f->running = !err;
+}
+
+/* Must run before the VM is released (daemon_reap). */
+static void stdin_feeder_stop(struct stdin_feeder *f)
+{
+	if (!f->running)
+		return;
+	atomic_store(&f->stop, true);
+	pthread_join(f->thread, NULL);
+	f->running = false;
+}
+
 /* Waits for the one VM of --run to end; returns the exit status. */
-static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s)
+static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s,
+		    struct stdin_feeder *feeder)
 {
 	long deadline = timeout_s ? now_ms() + timeout_s * 1000L : 0;
 	int signo = 0, timed_out = 0;
@@ -198,10 +296,12 @@ static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s)
 		vm_request_stop(vm, why);
 	}
 	if (!vm_wait(vm, DAEMON_STOP_TIMEOUT_MS)) {
+		stdin_feeder_stop(feeder);
 		log_error("vm %s: vCPUs did not stop within %d ms", vm->config.name,
 			  DAEMON_STOP_TIMEOUT_MS);
 		return EXIT_VM_FAILED;
 	}
+	stdin_feeder_stop(feeder);
 	daemon_reap(d);
 	state = vm_get_state(vm, why, sizeof(why));
 	if (timed_out) {
@@ -216,6 +316,7 @@ static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s)
 static int run_one(struct daemon *d, const struct options *o, int sigfd)
 {
 	struct vm_config *cfgs = NULL;
+	struct stdin_feeder feeder = { 0 };
 	struct errinfo e = { 0 };
 	size_t nr = 0;
 	struct vm *vm;
@@ -241,7 +342,9 @@ static int run_one(struct daemon *d, const struct options *o, int sigfd)
 		log_error("cannot start the VM: %s", e.desc);
 		return e.class && !strcmp(e.class, ERR_INVALID_PARAMETER) ? EXIT_USAGE : EXIT_VM_FAILED;
 	}
-	return run_loop(d, vm, sigfd, o->timeout_s);
+	if (o->console_stdin)
+		stdin_feeder_start(&feeder, vm);
+	return run_loop(d, vm, sigfd, o->timeout_s, &feeder);
 }
 
 static int serve(struct daemon *d, const struct options *o, int sigfd)

@@ -155,6 +155,8 @@ holds "starting a running VM: InvalidState" grep -q "InvalidState" "$tmp/out"
 ctl vm list
 holds "vm list: spin running with its VM id" grep -q "^spin  *running .* 1 " "$tmp/out"
 holds "vm console of a running VM" poll "^spinning$" vm console spin
+./vireoctl --socket "$sock" raw '{"execute":"vm-console-input","arguments":{"name":"spin","data":"hi\n"}}' >"$tmp/out"
+holds "vm-console-input to a running VM" grep -q '"return":{.*"accepted":[1-9]' "$tmp/out"
 ctl vm stop spin
 holds "vm stop kicks both vCPUs out of the guest" grep -q "vm-stop spin: stopped" "$tmp/out"
 ctl vm list
@@ -163,6 +165,8 @@ ctl vm start hello
 holds "vm start hello: halted" poll "^hello  *halted" vm list
 ctl vm console hello
 holds "vm console hello" grep -q "^Hello from fake vCPU 0$" "$tmp/out"
+./vireoctl --socket "$sock" raw '{"execute":"vm-console-input","arguments":{"name":"hello","data":"x"}}' >"$tmp/out"
+holds "vm-console-input to a halted VM: InvalidState" grep -q '"InvalidState"' "$tmp/out"
 ./vireoctl --socket "$sock" raw '{"execute":"vm-console","arguments":{"name":"hello","offset":6}}' >"$tmp/out"
 holds "vm console with an offset" grep -q '"data":"from fake vCPU 0\\n","offset":6,"next_offset":23' "$tmp/out"
 ctl vm start hello

@@ -137,8 +137,8 @@ static void test_requests(void)
 
 	a = ask("{\"execute\":\"commands\",\"id\":3}");
 	r = json_object_get(json_object_get(a, "return"), "commands");
-	ok(json_array_size(r) == 7 && json_integer_value(json_object_get(a, "id")) == 3,
-	   "commands: seven commands listed");
+	ok(json_array_size(r) == 8 && json_integer_value(json_object_get(a, "id")) == 3,
+	   "commands: eight commands listed");
 	json_decref(a);
 
 	/* Multi-byte command name cut at 64 bytes: answer must stay valid UTF-8. */

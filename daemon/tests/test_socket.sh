@@ -74,6 +74,19 @@ expect "vm start of an unknown name" 1 "NotFound: no VM named 'ghost'" -- ctl vm
 expect "vm stop of a defined, unstarted VM" 1 "InvalidState" -- ctl vm stop hello
 expect "vm console of an unknown VM" 1 "NotFound" -- ctl vm console ghost
 expect "commands lists vm-console" 0 "vm-console" -- ctl commands
+expect "commands lists vm-console-input" 0 "vm-console-input" -- ctl commands
+expect "vm-console-input to an unknown VM" 0 '"NotFound"' -- \
+	ctl raw '{"execute":"vm-console-input","arguments":{"name":"ghost","data":"x"}}'
+expect "vm-console-input to an unstarted VM" 0 '"InvalidState"' -- \
+	ctl raw '{"execute":"vm-console-input","arguments":{"name":"hello","data":"x"}}'
+expect "vm-console-input without data" 0 "argument 'data' is missing" -- \
+	ctl raw '{"execute":"vm-console-input","arguments":{"name":"hello"}}'
+expect "vm-console-input with non-string data" 0 "argument 'data' must be a string" -- \
+	ctl raw '{"execute":"vm-console-input","arguments":{"name":"hello","data":[1]}}'
+python3 -c 'import json; print(json.dumps({"execute": "vm-console-input", "arguments": {"name": "hello", "data": "a" * 4097}}))' >"$tmp/long"
+expect "vm-console-input over 4096 bytes" 0 "at most 4096" -- ctl raw - <"$tmp/long"
+expect "vireoctl console of an unknown VM" 1 "NotFound" -- ctl console ghost --timeout 1
+expect "vireoctl console of an unstarted VM" 1 "not running" -- ctl console hello --timeout 1
 expect "raw: invalid JSON" 0 '"class":"GenericError","desc":"invalid JSON' -- ctl raw '{"execute":'
 expect "raw: unknown command, id echoed" 0 '"CommandNotFound".*"id":"abc"' -- ctl raw '{"execute":"reboot","id":"abc"}'
 expect "raw: ill-typed argument" 0 '"InvalidParameter"' -- ctl raw '{"execute":"vm-stop","arguments":{"name":5}}'
@@ -113,6 +126,8 @@ expect "vireod --run without the device" 1 "cannot open /nonexistent" -- \
 	./vireod --run examples/hello.json --device /nonexistent
 expect "vireod rejects --run with --socket" 2 "cannot be combined" -- \
 	./vireod --run examples/hello.json --socket "$sock"
+expect "vireod rejects --console-stdin without --run" 2 "only applies to --run" -- \
+	./vireod --console-stdin --socket "$sock"
 
 echo "1..$n"
 [ $failed -eq 0 ]

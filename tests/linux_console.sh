@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Linux guest's console takes input, and its timer keeps time.  The
+# test VM's Debian kernel and the busybox initramfs (as in linux_boot.sh)
+# boot under `vireod --run --console-stdin` with 1 vCPU and without
+# vireo.poweroff=1, so /init ends in a shell on ttyS0.  This script types
+# into vireod's stdin (a FIFO): the bytes reach the guest through COM1's
+# receive FIFO and IRQ 4.  Checks:
+#   - a typed `echo typed-$((6*7))` prints typed-42 (the shell reads input);
+#   - `sleep 2` in the guest takes 1.5-6 s of host time (loose: a
+#     correctness check, not a benchmark) and 1.8-3 s of guest uptime;
+#   - a typed `poweroff -f` ends the VM and vireod exits with status 0;
+#   - the same VM started on a management socket (`vireod --socket`,
+#     `vireoctl vm start --config`): `vireoctl console` with commands on its
+#     stdin runs them (vm-console-input) and exits 0 when the guest powers off.
+# Run as root from the repository root.
+
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/tap.sh
+
+KO=kmod/vireo.ko
+VIREOD=daemon/vireod
+VIREOCTL=daemon/vireoctl
+KERNEL=/boot/vmlinuz-$(uname -r)
+TIMEOUT=240		# vireod --timeout: the whole run
+BOOT_WAIT=180		# seconds to the init marker
+CMD_WAIT=30		# seconds for a typed command's output
+MEM_MIB=256
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+[ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
+[ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
+grep -qw svm /proc/cpuinfo || tap_skip_all "no SVM on this CPU"
+
+work=$(mktemp -d)
+loaded_here=0
+vireod_pid=
+daemon_pid=
+cleanup() {
+	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+		kill -TERM "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	exec 3>&- 2>/dev/null
+	if [ -n "$vireod_pid" ] && kill -0 "$vireod_pid" 2>/dev/null; then
+		kill -TERM "$vireod_pid" 2>/dev/null
+		wait "$vireod_pid" 2>/dev/null
+	fi
+	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! vireo_loaded; then
+	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
+	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
+	loaded_here=1
+fi
+vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+
+scripts/mk-guest-initramfs.sh "$work/initrd.cpio.gz" >"$work/mk.log" 2>&1 ||
+	{ tap_diag_file "$work/mk.log"; echo "Bail out! guest initramfs build failed"; exit 1; }
+khz=$(python3 -c 'import fcntl,os; fd=os.open("/dev/vireo",os.O_RDWR); print(fcntl.ioctl(fd,0xb703))' 2>/dev/null || echo 0)
+cat >"$work/linux.json" <<JSON
+{ "name": "linux-console", "memory_mib": $MEM_MIB, "vcpus": 1,
+  "kernel": "$KERNEL", "initrd": "$work/initrd.cpio.gz",
+  "cmdline": "console=ttyS0 acpi=off io_delay=none no_timer_check tsc_early_khz=$khz" }
+JSON
+
+now() { date +%s.%N; }
+# The console with CRs removed (the guest's tty writes CRLF).
+console() { tr -d '\r' <"$work/out"; }
+# wait_line SECONDS ERE: until a console line matches ERE; prints the
+# host time it was seen.  Fails on time-out or when vireod has exited.
+wait_line() {
+	local deadline=$(($(date +%s) + $1))
+
+	while :; do
+		if console | grep -aEq -- "$2"; then
+			now
+			return 0
+		fi
+		kill -0 "$vireod_pid" 2>/dev/null || return 1
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+# type_line TEXT: types TEXT and Enter on the guest console.
+type_line() { printf '%s\n' "$1" >&3; }
+console_tail() {
+	tap_diag "last lines of the guest console:"
+	console | tail -n 30 | tap_diag_file
+}
+
+tap_plan 8
+kmsg_mark linux_console
+mkfifo "$work/in"
+# Read-write, so that opening never blocks and vireod never sees EOF early.
+exec 3<>"$work/in"
+timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
+	--console-stdin <"$work/in" >"$work/out" 2>"$work/err" &
+vireod_pid=$!
+
+# 1. Boot to the shell.
+marker_t=$(wait_line $BOOT_WAIT '^VIREO-GUEST-INIT-OK ')
+tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $?
+[ -n "$marker_t" ] || console_tail
+# The shell prints its prompt once it has started; give it a moment.
+sleep 1
+
+# 2. A typed command runs.
+type_line 'echo typed-$((6*7))'
+t=$(wait_line $CMD_WAIT '^typed-42$')
+tap_result "a command typed on the console runs (typed-42 printed)" $?
+[ -n "$t" ] || console_tail
+
+# 3-4. sleep 2 in the guest, timed on both sides.
+type_line 'echo "UP1 $(cat /proc/uptime)"; sleep 2; echo "UP2 $(cat /proc/uptime)"'
+t1=$(wait_line $CMD_WAIT '^UP1 [0-9]')
+t2=$(wait_line $CMD_WAIT '^UP2 [0-9]')
+up1=$(console | sed -n 's/^UP1 \([0-9.]*\) .*/\1/p' | head -n 1)
+up2=$(console | sed -n 's/^UP2 \([0-9.]*\) .*/\1/p' | head -n 1)
+host_dt=$(awk -v a="$t1" -v b="$t2" 'BEGIN { if (a == "" || b == "") print "none"; else printf "%.3f", b - a }')
+guest_dt=$(awk -v a="$up1" -v b="$up2" 'BEGIN { if (a == "" || b == "") print "none"; else printf "%.3f", b - a }')
+tap_diag "guest sleep 2: host wall time ${host_dt} s, guest uptime difference ${guest_dt} s"
+awk -v d="$host_dt" 'BEGIN { exit !(d != "none" && d >= 1.5 && d <= 6) }'
+tap_result "guest sleep 2 takes 1.5-6 s of host time (${host_dt} s)" $?
+awk -v d="$guest_dt" 'BEGIN { exit !(d != "none" && d >= 1.8 && d <= 3) }'
+tap_result "guest uptime advances 1.8-3 s over sleep 2 (${guest_dt} s)" $?
+
+# 5-6. poweroff -f ends the VM cleanly.
+type_line 'poweroff -f'
+exec 3>&-
+rc=none
+deadline=$(($(date +%s) + CMD_WAIT))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+	if ! kill -0 "$vireod_pid" 2>/dev/null; then
+		wait "$vireod_pid"
+		rc=$?
+		vireod_pid=
+		break
+	fi
+	sleep 0.1
+done
+[ "$rc" != none ]
+tap_result "vireod exits within ${CMD_WAIT} s of a typed poweroff -f" $?
+[ "$rc" = 0 ]
+tap_result "the guest powers off and vireod exits with status 0 (status $rc)" $?
+
+# 7-8. vireoctl console against vireod's management socket.
+sock=$work/vireod.sock
+ctl() { "$VIREOCTL" --socket "$sock" "$@"; }
+ctl_marker() { ctl vm console linux-console 2>/dev/null | grep -aq 'VIREO-GUEST-INIT-OK'; }
+"$VIREOD" --socket "$sock" >"$work/daemon.out" 2>"$work/daemon.err" &
+daemon_pid=$!
+ok=1
+wait_for 10 test -S "$sock" && ctl vm start --config "$work/linux.json" >"$work/ctl.log" 2>&1 &&
+	wait_for $BOOT_WAIT ctl_marker && ok=0
+if [ $ok = 0 ]; then
+	sleep 1
+	printf 'echo ctl-$((5*5))\npoweroff -f\n' |
+		timeout -k 5 $((CMD_WAIT + 30)) "$VIREOCTL" --socket "$sock" \
+			console linux-console --timeout $((CMD_WAIT + 20)) >"$work/ctl.out" 2>>"$work/ctl.log"
+	ctl_rc=$?
+	tr -d '\r' <"$work/ctl.out" | grep -aq '^ctl-25$'
+	ok=$?
+fi
+tap_result "vireoctl console runs a command piped to it (ctl-25 printed)" $ok
+[ "${ctl_rc:-none}" = 0 ]
+tap_result "vireoctl console exits 0 when the guest powers off (status ${ctl_rc:-none})" $?
+if [ $ok != 0 ] || [ "${ctl_rc:-none}" != 0 ]; then
+	tap_diag "vireoctl output:"
+	tail -n 20 "$work/ctl.out" 2>/dev/null | tap_diag_file
+	tail -n 10 "$work/ctl.log" | tap_diag_file
+	tap_diag "vireod (socket) log:"
+	tail -n 20 "$work/daemon.err" | tap_diag_file
+fi
+ctl quit >/dev/null 2>&1
+wait_for 10 sh -c "! kill -0 $daemon_pid 2>/dev/null"
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=
+
+if [ $TAP_FAILED = 1 ]; then
+	console_tail
+	tap_diag "vireod log:"
+	tail -n 20 "$work/err" | tap_diag_file
+	tap_diag "kernel log since the boot started:"
+	kmsg_since | grep -i vireo | tail -n 30 | tap_diag_file
+fi
+tap_done
