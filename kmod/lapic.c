@@ -326,6 +326,15 @@ static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 	u32 shorthand = LAPIC_ICR_SHORTHAND(icr);
 	u32 i;
 
+	/*
+	 * "INIT level de-assert" (level-triggered INIT with the level bit
+	 * clear) only resynchronises arbitration IDs: it resets no one
+	 * (SDM vol. 3A, 10.6.1).  Linux sends it between INIT and SIPI.
+	 */
+	if (LAPIC_ICR_DELIVERY(icr) == LAPIC_DM_INIT &&
+	    (icr & BIT(15)) && !(icr & BIT(14)))
+		return;
+
 	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
 		struct vireo_vcpu *t = READ_ONCE(vm->vcpus[i]);
 		bool hit;
