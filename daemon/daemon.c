@@ -126,14 +126,27 @@ static void daemon_log_end(struct vm *vm, enum vm_state state, const char *why)
 		log_info("vm %s: halted (every vCPU executed HLT)", vm->config.name);
 }
 
-void daemon_reap(struct daemon *d)
+void daemon_reboot_vms(struct daemon *d, bool drain)
 {
 	uint64_t count;
-	char why[512];
 
-	if (d->notify_fd >= 0 && read(d->notify_fd, &count, sizeof(count)) < 0 &&
+	if (drain && d->notify_fd >= 0 && read(d->notify_fd, &count, sizeof(count)) < 0 &&
 	    errno != EAGAIN)
 		log_warn("eventfd read: %s", strerror(errno));
+	for (struct vm *vm = d->vms; vm; vm = vm->next) {
+		struct errinfo e = { 0 };
+
+		/* On failure the VM ends as crashed, and is reaped as such. */
+		if (vm_reboot_due(vm))
+			vm_reboot(vm, &e);
+	}
+}
+
+void daemon_reap(struct daemon *d)
+{
+	char why[512];
+
+	daemon_reboot_vms(d, true);
 	for (struct vm *vm = d->vms; vm; vm = vm->next) {
 		enum vm_state state = vm_get_state(vm, why, sizeof(why));
 

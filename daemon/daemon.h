@@ -41,7 +41,12 @@ struct vm *daemon_find_vm(const struct daemon *d, const char *name);
 struct vm *daemon_start_vm(struct daemon *d, const struct vm_config *cfg, struct errinfo *e);
 /* Stops a running VM and waits for it; 0 or -errno with 'e' set. */
 int daemon_stop_vm(struct daemon *d, struct vm *vm, const char *reason, struct errinfo *e);
-/* Releases the hardware of every VM that has ended (after notify_fd fired). */
+/*
+ * Reboots every VM whose guest asked for a reset (vm_reboot_due()); with
+ * 'drain', first empties notify_fd.  daemon_reap() calls it.
+ */
+void daemon_reboot_vms(struct daemon *d, bool drain);
+/* Reboots and releases the hardware of every VM that has ended (after notify_fd fired). */
 void daemon_reap(struct daemon *d);
 void daemon_stop_all(struct daemon *d, const char *reason);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Management commands on VMs: vm-list, vm-start, vm-stop, vm-console,
- * vm-console-input.
+ * Management commands on VMs: vm-list, vm-start, vm-stop, vm-pause,
+ * vm-resume, vm-console, vm-console-input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,6 @@
 #include "daemon.h"
 #include "errinfo.h"
 #include "mgmt.h"
-#include "uart_16550.h"
 #include "vm.h"
 
 /* vm-console-input: the most bytes one request may carry. */
@@ -34,9 +33,12 @@ static json_t *vm_describe(const struct vm_config *cfg, struct vm *vm, bool defi
 		return item;
 	}
 	state = vm_get_state(vm, why, sizeof(why));
-	json_object_set_new(item, "state", json_string(vm_state_name(state)));
+	json_object_set_new(item, "state", json_string(state == VM_STATE_RUNNING &&
+						       vm_is_paused(vm) ? "paused" :
+						       vm_state_name(state)));
 	json_object_set_new(item, "vm_id", json_integer(vm->vm_id));
 	json_object_set_new(item, "console_bytes", json_integer((json_int_t)console_total(&vm->console)));
+	json_object_set_new(item, "reboots", json_integer(vm_reboots(vm)));
 	if (why[0]) {
 		size_t len;
 		char *clean = mgmt_utf8_sanitize((const uint8_t *)why, strlen(why), &len);
@@ -140,6 +142,34 @@ static json_t *cmd_vm_stop(struct daemon *d, json_t *args, struct errinfo *e)
 			 "state", vm_state_name(vm_get_state(vm, NULL, 0)));
 }
 
+static json_t *vm_name_and_state(struct vm *vm)
+{
+	enum vm_state state = vm_get_state(vm, NULL, 0);
+
+	return json_pack("{s:s, s:s}", "name", vm->config.name,
+			 "state", state == VM_STATE_RUNNING && vm_is_paused(vm) ? "paused" :
+			 vm_state_name(state));
+}
+
+/* vm-pause: every vCPU out of the guest and waiting; devices paused. */
+static json_t *cmd_vm_pause(struct daemon *d, json_t *args, struct errinfo *e)
+{
+	struct vm *vm = lookup_vm(d, args, name_only, e);
+
+	if (!vm || vm_pause(vm, DAEMON_STOP_TIMEOUT_MS, e))
+		return NULL;
+	return vm_name_and_state(vm);
+}
+
+static json_t *cmd_vm_resume(struct daemon *d, json_t *args, struct errinfo *e)
+{
+	struct vm *vm = lookup_vm(d, args, name_only, e);
+
+	if (!vm || vm_resume(vm, e))
+		return NULL;
+	return vm_name_and_state(vm);
+}
+
 /*
  * vm-console: console output from 'offset' (default 0) on.  If the ring
  * no longer holds that offset, the answer starts at the oldest byte kept
@@ -214,7 +244,7 @@ static json_t *cmd_vm_console_input(struct daemon *d, json_t *args, struct errin
 		return NULL;
 	}
 	while (done < len) {
-		size_t taken = uart_input(vm, data + done, len - done);
+		size_t taken = vm_console_input(vm, data + done, len - done);
 		struct timespec ts = { 0, 1000000L };
 
 		done += taken;
@@ -236,6 +266,8 @@ static const struct mgmt_command mgmt_vm_commands[] = {
 	{ "vm-list", cmd_vm_list, "list defined and created VMs with their state" },
 	{ "vm-start", cmd_vm_start, "start a VM: {\"name\": N} or {\"config\": {...}}" },
 	{ "vm-stop", cmd_vm_stop, "stop a running VM: {\"name\": N}" },
+	{ "vm-pause", cmd_vm_pause, "pause a running VM: {\"name\": N}" },
+	{ "vm-resume", cmd_vm_resume, "resume a paused VM: {\"name\": N}" },
 	{ "vm-console", cmd_vm_console, "console output: {\"name\": N, \"offset\": O}" },
 	{ "vm-console-input", cmd_vm_console_input,
 	  "type on the console: {\"name\": N, \"data\": S}" },

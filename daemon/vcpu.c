@@ -144,6 +144,7 @@ static enum vcpu_action vcpu_exit_hypercall(struct vcpu *vcpu, struct vireo_run 
 static enum vcpu_action vcpu_exit_intr(struct vcpu *vcpu, struct vireo_run *run)
 {
 	(void)run;
+	/* A pause is handled at the head of the run loop. */
 	return atomic_load(&vcpu->vm->stop_requested) ? VCPU_STOP : VCPU_RESUME;
 }
 
@@ -242,6 +243,11 @@ static enum vcpu_action vcpu_run_loop(struct vcpu *vcpu)
 	for (;;) {
 		enum vcpu_action action;
 
+		if (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stop_requested)) {
+			vm_vcpu_park(vm);
+			/* The pause's kick set it; a later kick sets it again. */
+			__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		}
 		if (atomic_load(&vm->stop_requested))
 			return VCPU_STOP;
 		if (ioctl(vcpu->fd, VIREO_RUN, 0) < 0) {

@@ -46,6 +46,8 @@ static void usage(FILE *out)
 		"  vm start NAME             start a VM from vireod's --config file\n"
 		"  vm start --config FILE    start the VM described in FILE\n"
 		"  vm stop NAME              stop a running VM\n"
+		"  vm pause NAME             pause a running VM (vCPUs out of the guest)\n"
+		"  vm resume NAME            resume a paused VM\n"
 		"  vm console NAME           print the VM's console output so far\n"
 		"  console NAME [--timeout SECS]\n"
 		"                            attach to the VM's console: print its output,\n"
@@ -242,16 +244,19 @@ static int cmd_vm_list(void)
 		json_decref(r);
 		return 0;
 	}
-	printf("%-20s %-9s %5s %8s %-5s %6s  %s\n", "NAME", "STATE", "VCPUS", "MEMORY",
-	       "ENTRY", "VM-ID", "REASON");
+	printf("%-20s %-9s %5s %8s %-5s %6s %7s  %s\n", "NAME", "STATE", "VCPUS", "MEMORY",
+	       "ENTRY", "VM-ID", "REBOOTS", "REASON");
 	json_array_foreach(json_object_get(r, "vms"), i, vm) {
-		char id[24] = "-";
+		char id[24] = "-", reboots[24] = "-";
 
 		if (json_object_get(vm, "vm_id"))
 			snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, num(vm, "vm_id"));
-		printf("%-20s %-9s %5" JSON_INTEGER_FORMAT " %5" JSON_INTEGER_FORMAT "MiB %-5s %6s  %s\n",
+		if (json_object_get(vm, "reboots"))
+			snprintf(reboots, sizeof(reboots), "%" JSON_INTEGER_FORMAT,
+				 num(vm, "reboots"));
+		printf("%-20s %-9s %5" JSON_INTEGER_FORMAT " %5" JSON_INTEGER_FORMAT "MiB %-5s %6s %7s  %s\n",
 		       str(vm, "name"), str(vm, "state"), num(vm, "vcpus"),
-		       num(vm, "memory_mib"), str(vm, "entry"), id,
+		       num(vm, "memory_mib"), str(vm, "entry"), id, reboots,
 		       json_object_get(vm, "reason") ? str(vm, "reason") : "");
 	}
 	json_decref(r);
@@ -646,6 +651,10 @@ static int dispatch(int argc, char **argv)
 			return cmd_vm_start(argc - 2, argv + 2);
 		if (!strcmp(sub, "stop") && argc == 3)
 			return cmd_vm_name("vm-stop", argv[2]);
+		if (!strcmp(sub, "pause") && argc == 3)
+			return cmd_vm_name("vm-pause", argv[2]);
+		if (!strcmp(sub, "resume") && argc == 3)
+			return cmd_vm_name("vm-resume", argv[2]);
 		if (!strcmp(sub, "console") && argc == 3)
 			return cmd_vm_name("vm-console", argv[2]);
 	}

@@ -29,7 +29,6 @@
 #include "errinfo.h"
 #include "log.h"
 #include "mgmt_server.h"
-#include "uart_16550.h"
 #include "vcpu.h"
 
 /* --run exit statuses (documented in --help and the protocol doc). */
@@ -56,6 +55,7 @@ static void usage(FILE *out)
 		"       vireod [--socket PATH] [--config FILE] [--no-module] [options]\n"
 		"\n"
 		"  --run FILE        run the one VM FILE describes; guest console on stdout;\n"
+		"                    keeps running across guest reboots (\"on_reboot\");\n"
 		"                    exit 0 when every vCPU halted, 1 if the VM crashed or\n"
 		"                    could not start, 2 on a usage or config error,\n"
 		"                    124 on --timeout, 128+N on signal N\n"
@@ -173,11 +173,13 @@ static long now_ms(void)
 }
 
 /*
- * --console-stdin: a thread copies stdin to the guest's COM1.  uart_input()
+ * --console-stdin: a thread copies stdin to the guest's COM1.  vm_console_input()
  * takes at most what fits in the receive FIFO, so the rest is retried every
  * few milliseconds until the guest has read some.  EOF or a read error ends
  * the forwarding (the VM keeps running); 'stop' ends the thread, which
- * run_loop() joins before the VM is released.
+ * run_loop() joins before the VM is released.  Across a guest reboot it
+ * keeps going: vm_console_input() takes nothing while the devices are
+ * being rebuilt, and the bytes are retried until the new UART exists.
  */
 struct stdin_feeder {
 	pthread_t thread;
@@ -218,7 +220,7 @@ static void *stdin_feeder_main(void *opaque)
 		}
 		len = (size_t)n;
 		while (done < len && !atomic_load(&f->stop)) {
-			size_t taken = uart_input(f->vm, buf + done, len - done);
+			size_t taken = vm_console_input(f->vm, buf + done, len - done);
 
 			done += taken;
 			if (done < len && !taken) {
@@ -287,6 +289,9 @@ static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s,
 		}
 		if (fds[0].revents & POLLIN)
 			signo = read_signal(sigfd);
+		/* A guest reboot: rebuild the VM and keep going. */
+		if ((fds[1].revents & POLLIN) || d->notify_fd < 0)
+			daemon_reboot_vms(d, true);
 	}
 	if (signo) {
 		snprintf(why, sizeof(why), "signal: %s", strsignal(signo));

@@ -15,6 +15,7 @@
 #include "errinfo.h"
 #include "log.h"
 #include "module.h"
+#include "uart_16550.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -60,10 +61,14 @@ static struct vm *vm_alloc(const struct vm_config *cfg, int echo_fd, int notify_
 	io_bus_init(&vm->mmio, "MMIO", 0, VM_MMIO_GRANULE, LOG_LEVEL_WARN);
 	console_init(&vm->console, echo_fd);
 	atomic_init(&vm->stop_requested, false);
+	atomic_init(&vm->pause_requested, false);
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_rwlock_init(&vm->hw_lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->ended, &attr);
+	pthread_cond_init(&vm->parked, &attr);
+	pthread_cond_init(&vm->unpause, &attr);
 	pthread_condattr_destroy(&attr);
 	vm->state = VM_STATE_CREATED;
 	return vm;
@@ -218,6 +223,7 @@ struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *mo
 
 	if (!vm)
 		return NULL;
+	vm->module = module;
 	if (vm_create_on_module(vm, module, e) || vm_build(vm, e)) {
 		vm_destroy(vm, 0);
 		return NULL;
@@ -260,18 +266,12 @@ static void vm_set_ended_locked(struct vm *vm)
 	pthread_cond_broadcast(&vm->ended);
 }
 
-int vm_start(struct vm *vm, struct errinfo *e)
+/* Starts the vCPU threads of a built VM; vm->lock held, state RUNNING. */
+static int vm_start_threads_locked(struct vm *vm, struct errinfo *e)
 {
 	unsigned int i;
 	int ret = 0;
 
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state != VM_STATE_CREATED || vm->fd < 0) {
-		pthread_mutex_unlock(&vm->lock);
-		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' cannot be started", vm->config.name);
-		return -EINVAL;
-	}
-	vm->state = VM_STATE_RUNNING;
 	vm->vcpus_active = vm->nr_vcpus;
 	/*
 	 * Threads are started with the lock held, so a vCPU that crashes at
@@ -294,27 +294,100 @@ int vm_start(struct vm *vm, struct errinfo *e)
 		if (!vm->vcpus_active)
 			vm_set_ended_locked(vm);
 	}
+	return ret;
+}
+
+int vm_start(struct vm *vm, struct errinfo *e)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_STATE_CREATED || vm->fd < 0) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' cannot be started", vm->config.name);
+		return -EINVAL;
+	}
+	vm->state = VM_STATE_RUNNING;
+	ret = vm_start_threads_locked(vm, e);
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
 
-void vm_request_stop(struct vm *vm, const char *reason)
+/* Writes to notify_fd: a VM ended, or a reboot is due. */
+static void vm_notify_owner(int notify_fd)
 {
-	pthread_mutex_lock(&vm->lock);
-	if (!atomic_load(&vm->stop_requested))
-		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", reason);
-	atomic_store(&vm->stop_requested, true);
+	uint64_t one = 1;
+
+	if (notify_fd >= 0 && write(notify_fd, &one, sizeof(one)) < 0)
+		log_warn("vm: cannot notify the main loop: %s", strerror(errno));
+}
+
+static void vm_kick_all_locked(struct vm *vm)
+{
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i] && vm->vcpus[i]->run)
 			vcpu_kick(vm->vcpus[i]);
-	pthread_mutex_unlock(&vm->lock);
 }
 
-/* Guest reset requests (device models): a stop until reboot exists. */
+void vm_request_stop(struct vm *vm, const char *reason)
+{
+	int notify_fd = -1;
+
+	pthread_mutex_lock(&vm->lock);
+	/* A stop (or crash) overrides a guest reset not yet carried out. */
+	if (!atomic_load(&vm->stop_requested) || vm->reset_pending || vm->reboot_due)
+		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", reason);
+	vm->reset_pending = false;
+	atomic_store(&vm->stop_requested, true);
+	if (vm->reboot_due) {
+		/* Every vCPU thread is already out: the VM ends here. */
+		vm->reboot_due = false;
+		vm_set_ended_locked(vm);
+		notify_fd = vm->notify_fd;
+	}
+	vm_kick_all_locked(vm);
+	pthread_cond_broadcast(&vm->unpause);	/* parked vCPUs leave too */
+	pthread_mutex_unlock(&vm->lock);
+	vm_notify_owner(notify_fd);
+}
+
 void vm_request_reset(struct vm *vm)
 {
-	log_info("vm %s: reset requested by guest", vm->config.name);
-	vm_request_stop(vm, "reset requested by guest");
+	bool restart = vm->config.on_reboot == VM_ON_REBOOT_RESTART && vm->module;
+	bool first = false;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!atomic_load(&vm->stop_requested)) {
+		first = true;
+		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "reset requested by guest");
+		vm->reset_pending = restart;
+		atomic_store(&vm->stop_requested, true);
+		vm_kick_all_locked(vm);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (first)
+		log_info("vm %s: reset requested by guest: %s", vm->config.name,
+			 restart ? "restarting" : "stopping (on_reboot is \"stop\")");
+}
+
+bool vm_reboot_due(struct vm *vm)
+{
+	bool due;
+
+	pthread_mutex_lock(&vm->lock);
+	due = vm->reboot_due;
+	pthread_mutex_unlock(&vm->lock);
+	return due;
+}
+
+unsigned int vm_reboots(struct vm *vm)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&vm->lock);
+	n = vm->reboots;
+	pthread_mutex_unlock(&vm->lock);
+	return n;
 }
 
 void vm_crash(struct vm *vm, const char *fmt, ...)
@@ -339,17 +412,114 @@ void vm_vcpu_ended(struct vm *vm, bool halted)
 	pthread_mutex_lock(&vm->lock);
 	if (halted)
 		vm->vcpus_halted++;
+	pthread_cond_broadcast(&vm->parked);	/* a pause waits for fewer vCPUs */
 	if (!--vm->vcpus_active) {
-		vm_set_ended_locked(vm);
+		/* A guest reset keeps the VM RUNNING: the owner reboots it. */
+		if (vm->reset_pending && !vm->crashed)
+			vm->reboot_due = true;
+		else
+			vm_set_ended_locked(vm);
+		vm->reset_pending = false;
 		notify_fd = vm->notify_fd;
 	}
 	pthread_mutex_unlock(&vm->lock);
-	if (notify_fd >= 0) {
-		uint64_t one = 1;
+	vm_notify_owner(notify_fd);
+}
 
-		if (write(notify_fd, &one, sizeof(one)) < 0)
-			log_warn("vm: cannot notify the main loop: %s", strerror(errno));
+static void vm_deadline(struct timespec *deadline, int timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += timeout_ms / 1000;
+	deadline->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
 	}
+}
+
+void vm_vcpu_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_parked++;
+	pthread_cond_broadcast(&vm->parked);
+	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stop_requested))
+		pthread_cond_wait(&vm->unpause, &vm->lock);
+	vm->vcpus_parked--;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_pause(struct vm *vm, int timeout_ms, struct errinfo *e)
+{
+	struct timespec deadline;
+	bool timed_out = false;
+
+	vm_deadline(&deadline, timeout_ms);
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_STATE_RUNNING || atomic_load(&vm->stop_requested) ||
+	    vm->reboot_due) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' is not running", vm->config.name);
+		return -EINVAL;
+	}
+	if (vm->paused) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' is already paused", vm->config.name);
+		return -EINVAL;
+	}
+	atomic_store(&vm->pause_requested, true);
+	vm_kick_all_locked(vm);
+	while (vm->vcpus_parked < vm->vcpus_active && vm->state == VM_STATE_RUNNING &&
+	       !atomic_load(&vm->stop_requested) && !timed_out)
+		timed_out = pthread_cond_timedwait(&vm->parked, &vm->lock, &deadline) == ETIMEDOUT;
+	if (vm->vcpus_parked < vm->vcpus_active || vm->state != VM_STATE_RUNNING ||
+	    atomic_load(&vm->stop_requested)) {
+		/* Stopped, reset or stuck meanwhile: no pause. */
+		atomic_store(&vm->pause_requested, false);
+		pthread_cond_broadcast(&vm->unpause);
+		pthread_mutex_unlock(&vm->lock);
+		if (timed_out)
+			errinfo_set(e, ERR_GENERIC, "VM '%s': vCPUs did not pause within %d ms",
+				    vm->config.name, timeout_ms);
+		else
+			errinfo_set(e, ERR_INVALID_STATE, "VM '%s' stopped while pausing",
+				    vm->config.name);
+		return timed_out ? -ETIMEDOUT : -EINVAL;
+	}
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->lock);
+	/* No vCPU runs: the devices can freeze their timers. */
+	device_pause_all(vm);
+	log_info("vm %s: paused", vm->config.name);
+	return 0;
+}
+
+int vm_resume(struct vm *vm, struct errinfo *e)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->paused || vm->state != VM_STATE_RUNNING) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' is not paused", vm->config.name);
+		return -EINVAL;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	device_resume_all(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = false;
+	atomic_store(&vm->pause_requested, false);
+	pthread_cond_broadcast(&vm->unpause);
+	pthread_mutex_unlock(&vm->lock);
+	log_info("vm %s: resumed", vm->config.name);
+	return 0;
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->paused && vm->state == VM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return paused;
 }
 
 bool vm_wait(struct vm *vm, int timeout_ms)
@@ -379,7 +549,8 @@ bool vm_wait(struct vm *vm, int timeout_ms)
 	return ended;
 }
 
-void vm_release(struct vm *vm)
+/* vm_release() without hw_lock, which the caller holds for writing. */
+static void vm_release_locked(struct vm *vm)
 {
 	if (vm->released)
 		return;
@@ -422,6 +593,78 @@ void vm_release(struct vm *vm)
 	vm->released = true;
 }
 
+void vm_release(struct vm *vm)
+{
+	pthread_rwlock_wrlock(&vm->hw_lock);
+	vm_release_locked(vm);
+	pthread_rwlock_unlock(&vm->hw_lock);
+}
+
+int vm_reboot(struct vm *vm, struct errinfo *e)
+{
+	unsigned int reboots;
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->reboot_due || !vm->module) {
+		pthread_mutex_unlock(&vm->lock);
+		errinfo_set(e, ERR_INVALID_STATE, "VM '%s' has no reboot due", vm->config.name);
+		return -1;
+	}
+	pthread_mutex_unlock(&vm->lock);
+
+	/* Every vCPU thread is out; vm_release_locked() joins them. */
+	pthread_rwlock_wrlock(&vm->hw_lock);
+	vm_release_locked(vm);
+	io_bus_destroy(&vm->pio);
+	io_bus_destroy(&vm->mmio);
+	io_bus_init(&vm->pio, "port I/O", VM_PIO_LIMIT, 1, LOG_LEVEL_DEBUG);
+	io_bus_init(&vm->mmio, "MMIO", 0, VM_MMIO_GRANULE, LOG_LEVEL_WARN);
+	vm->released = false;
+	vm->vm_id = 0;
+	vm->irqchip = false;
+	memset(&vm->linux_boot, 0, sizeof(vm->linux_boot));
+	ret = vm_create_on_module(vm, vm->module, e) || vm_build(vm, e) ? -1 : 0;
+	if (ret)
+		vm_release_locked(vm);
+	pthread_rwlock_unlock(&vm->hw_lock);
+
+	pthread_mutex_lock(&vm->lock);
+	vm->reboot_due = false;
+	if (ret) {
+		vm->crashed = true;
+		snprintf(vm->error, sizeof(vm->error), "reboot failed: %.480s", e->desc);
+		vm_set_ended_locked(vm);
+		pthread_mutex_unlock(&vm->lock);
+		log_error("vm %s: reboot failed: %s", vm->config.name, e->desc);
+		return -1;
+	}
+	atomic_store(&vm->stop_requested, false);
+	vm->vcpus_halted = 0;
+	vm->stop_reason[0] = '\0';
+	reboots = ++vm->reboots;
+	ret = vm_start_threads_locked(vm, e);
+	pthread_mutex_unlock(&vm->lock);
+	if (ret) {
+		log_error("vm %s: reboot failed: %s", vm->config.name, e->desc);
+		return -1;
+	}
+	log_info("vm %s: rebooted (reboot %u, module VM id %u)", vm->config.name, reboots,
+		 vm->vm_id);
+	return 0;
+}
+
+size_t vm_console_input(struct vm *vm, const void *buf, size_t len)
+{
+	size_t taken = 0;
+
+	pthread_rwlock_rdlock(&vm->hw_lock);
+	if (!vm->released && vm->devices)
+		taken = uart_input(vm, buf, len);
+	pthread_rwlock_unlock(&vm->hw_lock);
+	return taken;
+}
+
 void vm_destroy(struct vm *vm, int timeout_ms)
 {
 	if (!vm)
@@ -440,6 +683,9 @@ void vm_destroy(struct vm *vm, int timeout_ms)
 	io_bus_destroy(&vm->mmio);
 	console_destroy(&vm->console);
 	pthread_cond_destroy(&vm->ended);
+	pthread_cond_destroy(&vm->parked);
+	pthread_cond_destroy(&vm->unpause);
+	pthread_rwlock_destroy(&vm->hw_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->vcpus);
 	free(vm);

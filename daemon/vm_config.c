@@ -15,8 +15,13 @@
 
 static const char *const vm_config_keys[] = {
 	"name", "memory_mib", "vcpus", "image", "entry", "load_address",
-	"kernel", "initrd", "cmdline", NULL,
+	"kernel", "initrd", "cmdline", "on_reboot", NULL,
 };
+
+const char *vm_on_reboot_name(enum vm_on_reboot action)
+{
+	return action == VM_ON_REBOOT_STOP ? "stop" : "restart";
+}
 
 const char *vm_entry_name(enum vm_entry entry)
 {
@@ -136,7 +141,7 @@ static int config_check_keys(const json_t *obj, struct errinfo *e)
 				break;
 		if (!vm_config_keys[i]) {
 			errinfo_set(e, ERR_INVALID_PARAMETER,
-				    "unknown VM config key '%.64s' (known: name, memory_mib, vcpus, image, entry, load_address, kernel, initrd, cmdline)",
+				    "unknown VM config key '%.64s' (known: name, memory_mib, vcpus, image, entry, load_address, kernel, initrd, cmdline, on_reboot)",
 				    key);
 			return -EINVAL;
 		}
@@ -281,6 +286,7 @@ static int config_flat_image(const json_t *obj, const char *image, const char *e
 int vm_config_from_json(const json_t *obj, struct vm_config *cfg, struct errinfo *e)
 {
 	const char *name = NULL, *image = NULL, *kernel = NULL, *entry = NULL;
+	const char *on_reboot = NULL;
 	uint64_t vcpus = 1;
 	int address_given = 0;
 
@@ -293,8 +299,16 @@ int vm_config_from_json(const json_t *obj, struct vm_config *cfg, struct errinfo
 	    config_string(obj, "name", 1, &name, e) ||
 	    config_string(obj, "image", 0, &image, e) ||
 	    config_string(obj, "kernel", 0, &kernel, e) ||
-	    config_string(obj, "entry", 0, &entry, e))
+	    config_string(obj, "entry", 0, &entry, e) ||
+	    config_string(obj, "on_reboot", 0, &on_reboot, e))
 		return -EINVAL;
+	if (on_reboot && strcmp(on_reboot, "restart") && strcmp(on_reboot, "stop")) {
+		errinfo_set(e, ERR_INVALID_PARAMETER,
+			    "'on_reboot' must be \"restart\" or \"stop\", not '%.32s'", on_reboot);
+		return -EINVAL;
+	}
+	if (on_reboot && !strcmp(on_reboot, "stop"))
+		cfg->on_reboot = VM_ON_REBOOT_STOP;
 	if (!vm_name_valid(name)) {
 		errinfo_set(e, ERR_INVALID_PARAMETER,
 			    "invalid VM name '%.80s': 1-%d characters, letters, digits, '-', '_', '.', starting with a letter or digit",
@@ -329,22 +343,26 @@ json_t *vm_config_to_json(const struct vm_config *cfg)
 	json_t *obj;
 
 	if (cfg->entry != VM_ENTRY_LINUX)
-		return json_pack("{s:s, s:I, s:i, s:s, s:s, s:I}",
-				 "name", cfg->name,
-				 "memory_mib", (json_int_t)cfg->memory_mib,
-				 "vcpus", (int)cfg->vcpus,
-				 "image", cfg->image,
-				 "entry", vm_entry_name(cfg->entry),
-				 "load_address", (json_int_t)cfg->load_address);
-	obj = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}",
-			"name", cfg->name,
-			"memory_mib", (json_int_t)cfg->memory_mib,
-			"vcpus", (int)cfg->vcpus,
-			"kernel", cfg->kernel,
-			"entry", vm_entry_name(cfg->entry),
-			"cmdline", cfg->cmdline);
-	if (obj && cfg->initrd[0])
+		obj = json_pack("{s:s, s:I, s:i, s:s, s:s, s:I}",
+				"name", cfg->name,
+				"memory_mib", (json_int_t)cfg->memory_mib,
+				"vcpus", (int)cfg->vcpus,
+				"image", cfg->image,
+				"entry", vm_entry_name(cfg->entry),
+				"load_address", (json_int_t)cfg->load_address);
+	else
+		obj = json_pack("{s:s, s:I, s:i, s:s, s:s, s:s}",
+				"name", cfg->name,
+				"memory_mib", (json_int_t)cfg->memory_mib,
+				"vcpus", (int)cfg->vcpus,
+				"kernel", cfg->kernel,
+				"entry", vm_entry_name(cfg->entry),
+				"cmdline", cfg->cmdline);
+	if (obj && cfg->entry == VM_ENTRY_LINUX && cfg->initrd[0])
 		json_object_set_new(obj, "initrd", json_string(cfg->initrd));
+	if (obj)
+		json_object_set_new(obj, "on_reboot",
+				    json_string(vm_on_reboot_name(cfg->on_reboot)));
 	return obj;
 }
 

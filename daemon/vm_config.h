@@ -36,6 +36,12 @@ enum vm_entry {
 	VM_ENTRY_LINUX,		/* a bzImage through the Linux boot protocol */
 };
 
+/* What a guest reset (reboot) does: "on_reboot" in the config. */
+enum vm_on_reboot {
+	VM_ON_REBOOT_RESTART,	/* the default: rebuild the VM and boot again */
+	VM_ON_REBOOT_STOP,	/* end the VM as stopped */
+};
+
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
 	uint64_t memory_mib;
@@ -48,6 +54,7 @@ struct vm_config {
 	char kernel[PATH_MAX];
 	char initrd[PATH_MAX];
 	char cmdline[VM_CMDLINE_MAX + 1];
+	enum vm_on_reboot on_reboot;
 };
 
 /* Parses and validates one VM object; 0, or -EINVAL with 'e' set. */
@@ -62,6 +69,7 @@ int vm_config_load_file(const char *path, struct vm_config **cfgs, size_t *nr,
 			struct errinfo *e);
 
 const char *vm_entry_name(enum vm_entry entry);
+const char *vm_on_reboot_name(enum vm_on_reboot action);
 int vm_name_valid(const char *name);
 uint64_t vm_config_ram_bytes(const struct vm_config *cfg);
 

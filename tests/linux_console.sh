@@ -104,6 +104,7 @@ vireod_pid=$!
 
 # 1. Boot to the shell.
 marker_t=$(wait_line $BOOT_WAIT '^VIREO-GUEST-INIT-OK ')
+[ -n "$marker_t" ]
 tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $?
 [ -n "$marker_t" ] || console_tail
 # The shell prints its prompt once it has started; give it a moment.

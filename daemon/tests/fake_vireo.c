@@ -18,6 +18,9 @@
  *   hlt          a HLT exit
  *   shutdown     a SHUTDOWN exit (hw_exit_code 0x7f)
  *   spin         stay in the guest until a signal: RUN returns EINTR
+ *   reset N      while fewer than N resets were done in this process, an
+ *                IO OUT of 0xfe to the i8042 command port 0x64 (a guest
+ *                reset request); afterwards nothing (the next line runs)
  *   @N LINE      only vCPU N runs LINE; the others skip it
  *
  * A failed check ends in a SHUTDOWN exit with hw_exit_code 0xbad.
@@ -306,6 +309,17 @@ static int vcpu_run(struct fake_vcpu *vcpu)
 	if (!strncmp(line, "spin", 4))
 		return fake_spin(run);
 	vcpu->line += len + (end ? 1 : 0);
+	if (!strncmp(line, "reset ", 6)) {
+		static int resets_done;	/* across the VMs of this process */
+
+		if (__atomic_fetch_add(&resets_done, 1, __ATOMIC_SEQ_CST) >= atoi(line + 6))
+			return vcpu_run(vcpu);	/* the next line */
+		run->io.direction = VIREO_IO_OUT;
+		run->io.size = 1;
+		run->io.port = 0x64;
+		run->io.data = 0xfe;
+		return fake_exit(vcpu, VIREO_EXIT_IO);
+	}
 	if (!strncmp(line, "lsr", 3)) {
 		run->io.direction = VIREO_IO_IN;
 		run->io.size = 1;

@@ -97,6 +97,28 @@ rc=$?
 holds "SIGTERM stops a spinning VM: exit 143" test $rc -eq 143
 holds "console output written before the stop is there" grep -q "spinning" "$tmp/out"
 
+# Guest reboots: "reset N" pulses the i8042 reset line while fewer than N
+# resets were done in the process.  The VM is rebuilt and its script runs
+# again from the top, on the same console.
+guest reboot 2 '@0 out boot #\n@0 reset 2\nhlt\n'
+run reboot --timeout 20
+holds "guest reset: the VM restarts twice, then halts: exit 0" \
+	test $rc -eq 0 -a "$(cat "$tmp/out")" = "$(printf 'boot 0\nboot 0\nboot 0')"
+holds "guest reset: vireod logs each reboot" \
+	grep -q "vm reboot: rebooted (reboot 2," "$tmp/err"
+printf '{"name":"rstop","memory_mib":2,"vcpus":1,"image":"%s","on_reboot":"stop"}\n' \
+	"$tmp/reboot.txt" >"$tmp/rstop.json"
+run rstop --timeout 20
+holds "on_reboot stop: a guest reset ends the VM: exit 1, console once" \
+	test $rc -eq 1 -a "$(cat "$tmp/out")" = "boot 0"
+holds "on_reboot stop: the reason is the reset" \
+	grep -q "vm rstop: stopped (reset requested by guest)" "$tmp/err"
+printf '{"name":"rbad","memory_mib":2,"image":"%s","on_reboot":"again"}\n' \
+	"$tmp/reboot.txt" >"$tmp/rbad.json"
+run rbad
+holds "on_reboot other than restart/stop: a config error, exit 2" \
+	test $rc -eq 2 -a -n "$(grep "on_reboot" "$tmp/err")"
+
 FAKE_VIREO_API=2 run hello
 holds "module API version mismatch refused (exit 1)" \
 	grep -q "module API version 2, vireod speaks version 1" "$tmp/err"
@@ -126,8 +148,9 @@ run lx4
 holds "a kernel config with too little RAM: exit 2, says how much is needed" \
 	test $rc -eq 2 -a -n "$(grep "raise memory_mib from 16 to at least 20" "$tmp/err")"
 
-printf '{"vms":[{"name":"hello","memory_mib":2,"image":"%s"},{"name":"spin","memory_mib":2,"vcpus":2,"image":"%s"}]}\n' \
-	"$tmp/hello.txt" "$tmp/spin.txt" >"$tmp/vms.json"
+guest reb 1 'out boot\nreset 1\nspin\n'
+printf '{"vms":[{"name":"hello","memory_mib":2,"image":"%s"},{"name":"spin","memory_mib":2,"vcpus":2,"image":"%s"},{"name":"reb","memory_mib":2,"image":"%s"}]}\n' \
+	"$tmp/hello.txt" "$tmp/spin.txt" "$tmp/reb.txt" >"$tmp/vms.json"
 env "$FAKE" ./vireod --socket "$sock" --device /fake/vireo --config "$tmp/vms.json" 2>"$tmp/daemon.log" &
 daemon_pid=$!
 i=0
@@ -150,6 +173,10 @@ poll() {
 
 ctl vm start spin
 holds "socket: vm start spin" grep -q "started spin" "$tmp/out"
+ctl vm pause spin
+holds "vm pause: both spinning vCPUs park" grep -q "vm-pause spin: paused" "$tmp/out"
+ctl vm resume spin
+holds "vm resume spin" grep -q "vm-resume spin: running" "$tmp/out"
 ctl vm start spin
 holds "starting a running VM: InvalidState" grep -q "InvalidState" "$tmp/out"
 ctl vm list
@@ -161,6 +188,40 @@ ctl vm stop spin
 holds "vm stop kicks both vCPUs out of the guest" grep -q "vm-stop spin: stopped" "$tmp/out"
 ctl vm list
 holds "vm list: spin stopped, with the reason" grep -q "^spin  *stopped .*stopped by vm-stop" "$tmp/out"
+ctl vm start reb
+two_boots() {
+	i=0
+	while [ $i -lt 100 ]; do
+		ctl vm console reb
+		[ "$(grep -c '^boot$' "$tmp/out")" -eq 2 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+holds "socket: a guest reset reboots the VM: one console holds both boots" two_boots
+ctl vm list
+holds "vm list: reb running after one reboot" grep -q "^reb  *running .* 1  *$" "$tmp/out"
+./vireoctl --socket "$sock" raw '{"execute":"vm-list"}' >"$tmp/out"
+holds "vm-list: \"reboots\": 1 and \"on_reboot\": \"restart\"" \
+	grep -q '"name":"reb".*"on_reboot":"restart".*"reboots":1\|"reboots":1.*"name":"reb"' "$tmp/out"
+ctl vm pause reb
+holds "vm pause: a spinning vCPU leaves the guest and waits" grep -q "vm-pause reb: paused" "$tmp/out"
+ctl vm list
+holds "vm list: reb paused" grep -q "^reb  *paused " "$tmp/out"
+ctl vm pause reb
+holds "pausing a paused VM: InvalidState" grep -q "InvalidState.*already paused" "$tmp/out"
+ctl vm resume reb
+holds "vm resume: running again" grep -q "vm-resume reb: running" "$tmp/out"
+ctl vm resume reb
+holds "resuming a running VM: InvalidState" grep -q "InvalidState.*not paused" "$tmp/out"
+ctl vm pause reb
+ctl vm stop reb
+holds "vm stop of a paused VM releases its parked vCPU" grep -q "vm-stop reb: stopped" "$tmp/out"
+ctl vm resume reb
+holds "resuming a stopped VM: InvalidState" grep -q "InvalidState" "$tmp/out"
+grep -q "vm reb: paused" "$tmp/daemon.log" && grep -q "vm reb: resumed" "$tmp/daemon.log"
+holds "the daemon log shows the pause and the resume" test $? -eq 0
 ctl vm start hello
 holds "vm start hello: halted" poll "^hello  *halted" vm list
 ctl vm console hello

@@ -137,8 +137,8 @@ static void test_requests(void)
 
 	a = ask("{\"execute\":\"commands\",\"id\":3}");
 	r = json_object_get(json_object_get(a, "return"), "commands");
-	ok(json_array_size(r) == 8 && json_integer_value(json_object_get(a, "id")) == 3,
-	   "commands: eight commands listed");
+	ok(json_array_size(r) == 10 && json_integer_value(json_object_get(a, "id")) == 3,
+	   "commands: ten commands listed");
 	json_decref(a);
 
 	/* Multi-byte command name cut at 64 bytes: answer must stay valid UTF-8. */
@@ -205,6 +205,9 @@ static void test_vm_commands(void)
 	expect_error("{\"execute\":\"vm-stop\",\"arguments\":{\"name\":[]}}", ERR_INVALID_PARAMETER, "string");
 	expect_error("{\"execute\":\"vm-stop\",\"arguments\":{\"name\":\"ghost\"}}", ERR_NOT_FOUND, "ghost");
 	expect_error("{\"execute\":\"vm-stop\",\"arguments\":{\"name\":\"hello\"}}", ERR_INVALID_STATE, "not been started");
+	expect_error("{\"execute\":\"vm-pause\"}", ERR_INVALID_PARAMETER, "missing");
+	expect_error("{\"execute\":\"vm-pause\",\"arguments\":{\"name\":\"ghost\"}}", ERR_NOT_FOUND, "ghost");
+	expect_error("{\"execute\":\"vm-resume\",\"arguments\":{\"name\":\"hello\"}}", ERR_INVALID_STATE, "not been started");
 	expect_error("{\"execute\":\"vm-console\",\"arguments\":{\"name\":\"ghost\"}}", ERR_NOT_FOUND, NULL);
 	expect_error("{\"execute\":\"vm-console\",\"arguments\":{\"name\":\"hello\",\"offset\":-1}}", ERR_INVALID_PARAMETER, NULL);
 	expect_error("{\"execute\":\"vm-list\",\"arguments\":{\"all\":true}}", ERR_INVALID_PARAMETER, "all");
