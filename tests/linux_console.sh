@@ -18,6 +18,7 @@
 
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
+. tests/lib/linux_guest.sh
 
 KO=kmod/vireo.ko
 VIREOD=daemon/vireod
@@ -59,14 +60,7 @@ if ! vireo_loaded; then
 fi
 vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
 
-scripts/mk-guest-initramfs.sh "$work/initrd.cpio.gz" >"$work/mk.log" 2>&1 ||
-	{ tap_diag_file "$work/mk.log"; echo "Bail out! guest initramfs build failed"; exit 1; }
-khz=$(python3 -c 'import fcntl,os; fd=os.open("/dev/vireo",os.O_RDWR); print(fcntl.ioctl(fd,0xb703))' 2>/dev/null || echo 0)
-cat >"$work/linux.json" <<JSON
-{ "name": "linux-console", "memory_mib": $MEM_MIB, "vcpus": 1,
-  "kernel": "$KERNEL", "initrd": "$work/initrd.cpio.gz",
-  "cmdline": "console=ttyS0 acpi=off io_delay=none no_timer_check tsc_early_khz=$khz" }
-JSON
+linux_guest_prepare "$work" linux-console 1
 
 now() { date +%s.%N; }
 # The console with CRs removed (the guest's tty writes CRLF).
