@@ -131,7 +131,8 @@ static bool vireo_vm_all_parked(struct vireo_vm *vm)
 	return n > 0;
 }
 
-static void vireo_vm_wake_all(struct vireo_vm *vm)
+/* Every vCPU, running or asleep in HLT / wait-for-SIPI, re-checks its state. */
+void vireo_vm_wake_all(struct vireo_vm *vm)
 {
 	u32 i;
 
@@ -139,7 +140,7 @@ static void vireo_vm_wake_all(struct vireo_vm *vm)
 		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
 
 		if (vcpu)
-			wake_up(&vcpu->wq);
+			vireo_vcpu_wake(vcpu);
 	}
 }
 

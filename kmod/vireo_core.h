@@ -266,6 +266,7 @@ int vireo_vcpu_create(struct vireo_vm *vm, unsigned long id);
 void vireo_vcpu_free(struct vireo_vcpu *vcpu);
 void vireo_vcpu_kick(struct vireo_vcpu *vcpu);
 void vireo_vcpu_wake(struct vireo_vcpu *vcpu);
+void vireo_vm_wake_all(struct vireo_vm *vm);
 void vireo_vcpu_request_init(struct vireo_vcpu *vcpu);
 void vireo_vcpu_request_sipi(struct vireo_vcpu *vcpu, u8 vector);
 int vireo_emulate_hlt(struct vireo_vcpu *vcpu);

@@ -71,17 +71,10 @@ struct vireo_vm *vireo_vm_get_by_id(u32 id)
 void vireo_vm_set_state(struct vireo_vm *vm, enum vireo_vm_state state)
 {
 	int old = atomic_cmpxchg(&vm->state, VIREO_VM_STATE_RUNNABLE, state);
-	u32 i;
 
 	if (old != VIREO_VM_STATE_RUNNABLE)
 		return;
-	/* Every vCPU, running or asleep in HLT / wait-for-SIPI, must notice. */
-	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
-		struct vireo_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
-
-		if (vcpu)
-			vireo_vcpu_wake(vcpu);
-	}
+	vireo_vm_wake_all(vm);
 	vireo_netlink_event(vm, state == VIREO_VM_STATE_CRASHED ?
 			    VIREO_NL_EVENT_VM_CRASHED :
 			    VIREO_NL_EVENT_VM_STOPPED);
