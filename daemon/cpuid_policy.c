@@ -9,9 +9,15 @@
  *    needs XSAVE-managed state (AVX, FMA, F16C) cleared because the module
  *    does not switch guest XSAVE state yet; the initial APIC ID (EBX[31:24])
  *    zeroed, since the policy is per VM and there is no LAPIC yet.
- *  - 0x40000000: max hypervisor leaf 0x40000001 and "VireoVireoVi" in
+ *  - 0x40000000: max hypervisor leaf 0x40000010 and "VireoVireoVi" in
  *    EBX, ECX, EDX (the layout KVM and Xen use for their signatures).
  *  - 0x40000001: feature bits, none defined yet (all zero).
+ *  - 0x40000002-0x4000000f: reserved, read as zero.
+ *  - 0x40000010: timing -- EAX the TSC frequency in kHz (0 when unknown),
+ *    EBX the LAPIC timer frequency in kHz; the layout VMware defined and
+ *    other hypervisors reuse, so a guest needs no calibration against a
+ *    timer.  Linux 6.1 reads this leaf only under VMware's signature, so
+ *    vireod also passes tsc_early_khz= to Linux guests (docs/boot.md).
  *  - 0x80000000-0x80000004 and 0x80000008 when the host has them: extended
  *    max leaf (clamped), extended features with SVM and the XSAVE-dependent
  *    XOP/FMA4 cleared, the brand string and the address sizes.
@@ -47,7 +53,7 @@ static struct vireo_cpuid_entry *cpuid_policy_add(struct vireo_cpuid *policy,
 	return entry;
 }
 
-struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host)
+struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host, uint32_t tsc_khz)
 {
 	struct vireo_cpuid *policy;
 	struct vireo_cpuid_entry *entry;
@@ -72,13 +78,18 @@ struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host)
 	memcpy(sig, CPUID_VIREO_SIGNATURE, sizeof(sig));
 	entry = &policy->entries[policy->nent++];
 	entry->function = CPUID_LEAF_HYPERVISOR;
-	entry->eax = CPUID_LEAF_HYPERVISOR_FEATURES;
+	entry->eax = CPUID_LEAF_HYPERVISOR_TIMING;
 	entry->ebx = sig[0];
 	entry->ecx = sig[1];
 	entry->edx = sig[2];
 
 	entry = &policy->entries[policy->nent++];
 	entry->function = CPUID_LEAF_HYPERVISOR_FEATURES;
+
+	entry = &policy->entries[policy->nent++];
+	entry->function = CPUID_LEAF_HYPERVISOR_TIMING;
+	entry->eax = tsc_khz;
+	entry->ebx = CPUID_LAPIC_TIMER_KHZ;
 
 	entry = cpuid_policy_add(policy, host, 0x80000000u);
 	max_ext = entry->eax;

@@ -13,6 +13,10 @@
  * hypervisors by both vendors; see also the guest-drivers discovery). */
 #define CPUID_LEAF_HYPERVISOR		0x40000000u
 #define CPUID_LEAF_HYPERVISOR_FEATURES	0x40000001u
+/* EAX: guest TSC frequency in kHz (0: unknown); EBX: LAPIC timer kHz. */
+#define CPUID_LEAF_HYPERVISOR_TIMING	0x40000010u
+/* The module's LAPIC timer counts at 1 GHz (kmod/lapic.c). */
+#define CPUID_LAPIC_TIMER_KHZ		1000000u
 #define CPUID_VIREO_SIGNATURE		"VireoVireoVi"
 
 /* Leaf 1 ECX bits (SDM vol. 2A, CPUID; APM vol. 3, appendix E). */
@@ -33,8 +37,11 @@
 typedef void (*cpuid_host_fn)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
-/* Returns a malloc'd policy ready for VIREO_SET_CPUID, or NULL (ENOMEM). */
-struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host);
+/*
+ * Returns a malloc'd policy ready for VIREO_SET_CPUID, or NULL (ENOMEM).
+ * @tsc_khz is the guest's TSC frequency (VIREO_GET_TSC_KHZ), 0 if unknown.
+ */
+struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host, uint32_t tsc_khz);
 
 /* Looks a leaf up in a policy; NULL if absent. */
 const struct vireo_cpuid_entry *cpuid_policy_find(const struct vireo_cpuid *policy,

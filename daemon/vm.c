@@ -87,7 +87,7 @@ static int vm_create_on_module(struct vm *vm, const struct module_handle *module
 		vc.flags = VIREO_VM_FLAG_IRQCHIP;
 	struct vireo_vm_info info;
 	struct vireo_cpuid *policy;
-	int ret;
+	int ret, tsc_khz;
 
 	vm->fd = ioctl(module->fd, VIREO_CREATE_VM, &vc);
 	if (vm->fd < 0) {
@@ -109,7 +109,14 @@ static int vm_create_on_module(struct vm *vm, const struct module_handle *module
 		return -1;
 	}
 
-	policy = cpuid_policy_build(cpuid_host);
+	/* The guest TSC runs at the host's rate; 0 (unknown) is allowed. */
+	tsc_khz = ioctl(module->fd, VIREO_GET_TSC_KHZ, 0);
+	if (tsc_khz < 0) {
+		log_warn("vm %s: VIREO_GET_TSC_KHZ: %s; CPUID 0x40000010 gives no TSC rate",
+			 vm->config.name, strerror(errno));
+		tsc_khz = 0;
+	}
+	policy = cpuid_policy_build(cpuid_host, (uint32_t)tsc_khz);
 	if (!policy) {
 		errinfo_set(e, ERR_GENERIC, "out of memory");
 		return -1;

@@ -4,7 +4,7 @@
  * then shows that vireod's CPUID policy reaches the guest:
  *
  *   Hello from a Vireo guest!
- *   Hypervisor: VireoVireoVi, max leaf 0x40000001
+ *   Hypervisor: VireoVireoVi, max leaf 0x40000010
  *   CPU vendor: AuthenticAMD
  *
  * and executes HLT, which ends the VM cleanly (there is no interrupt

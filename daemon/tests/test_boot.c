@@ -171,8 +171,8 @@ static void fake_host_no_ext(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 
 static void test_cpuid(void)
 {
-	struct vireo_cpuid *p = cpuid_policy_build(fake_host);
-	const struct vireo_cpuid_entry *e0, *e1, *hv, *hvf, *x0, *x1, *x8;
+	struct vireo_cpuid *p = cpuid_policy_build(fake_host, 2345678);
+	const struct vireo_cpuid_entry *e0, *e1, *hv, *hvf, *hvt, *x0, *x1, *x8;
 	uint32_t host0[4];
 	char sig[13] = { 0 };
 
@@ -180,6 +180,7 @@ static void test_cpuid(void)
 	e1 = cpuid_policy_find(p, 1, 0);
 	hv = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR, 0);
 	hvf = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR_FEATURES, 0);
+	hvt = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR_TIMING, 0);
 	x0 = cpuid_policy_find(p, 0x80000000u, 0);
 	x1 = cpuid_policy_find(p, 0x80000001u, 0);
 	x8 = cpuid_policy_find(p, 0x80000008u, 0);
@@ -199,9 +200,12 @@ static void test_cpuid(void)
 		memcpy(sig + 4, &hv->ecx, 4);
 		memcpy(sig + 8, &hv->edx, 4);
 	}
-	ok(hv && hv->eax == CPUID_LEAF_HYPERVISOR_FEATURES && !strcmp(sig, "VireoVireoVi"),
-	   "0x40000000: max leaf 0x40000001, signature '%s'", sig);
+	ok(hv && hv->eax == CPUID_LEAF_HYPERVISOR_TIMING && !strcmp(sig, "VireoVireoVi"),
+	   "0x40000000: max leaf 0x40000010, signature '%s'", sig);
 	ok(hvf && !hvf->eax && !hvf->ebx && !hvf->ecx && !hvf->edx, "0x40000001: no features yet");
+	ok(hvt && hvt->eax == 2345678 && hvt->ebx == 1000000 && !hvt->ecx && !hvt->edx,
+	   "0x40000010: TSC kHz in EAX, LAPIC timer kHz in EBX");
+	ok(!cpuid_policy_find(p, 0x40000002u, 0), "0x40000002-0x4000000f absent (read as zero)");
 	ok(x0 && x0->eax == 0x80000008u, "0x80000000: max extended leaf clamped to 0x80000008");
 	ok(x1 && !(x1->ecx & (CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_XOP |
 			      CPUID_80000001_ECX_FMA4)),
@@ -210,13 +214,13 @@ static void test_cpuid(void)
 	   "brand string and address-size leaves present, others absent");
 	free(p);
 
-	p = cpuid_policy_build(fake_host_no_ext);
+	p = cpuid_policy_build(fake_host_no_ext, 0);
 	x0 = cpuid_policy_find(p, 0x80000000u, 0);
 	ok(x0 && x0->eax == 0x80000000u && !cpuid_policy_find(p, 0x80000001u, 0),
 	   "a host without extended leaves: none advertised");
 	free(p);
 
-	p = cpuid_policy_build(cpuid_host);
+	p = cpuid_policy_build(cpuid_host, 0);
 	cpuid_host(0, 0, host0);
 	e0 = cpuid_policy_find(p, 0, 0);
 	e1 = cpuid_policy_find(p, 1, 0);
