@@ -297,7 +297,10 @@ static void lapic_deliver_one(struct vireo_vcpu *t, u32 mode, u8 vector,
 	case LAPIC_DM_STARTUP:
 		vireo_vcpu_request_sipi(t, vector);
 		break;
-	default:	/* NMI, SMI, ExtINT: not delivered yet */
+	case LAPIC_DM_NMI:	/* the vector field is ignored (10.6.1) */
+		vireo_vcpu_queue_nmi(t);
+		break;
+	default:	/* SMI, ExtINT: not delivered */
 		pr_info_ratelimited(VIREO_LOG_PREFIX "vm %u: interrupt delivery mode %u not supported\n",
 				    t->vm->id, mode);
 	}

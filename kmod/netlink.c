@@ -30,6 +30,7 @@ static const char *const vireo_stat_names[VIREO_STAT_MAX] = {
 	[VIREO_STAT_MSR_GP]		= "kernel_msr_gp",
 	[VIREO_STAT_IRQ_INJECTED]	= "kernel_irq_injected",
 	[VIREO_STAT_HALT_SLEEP]		= "kernel_halt_sleep",
+	[VIREO_STAT_NMI_INJECTED]	= "kernel_nmi_injected",
 };
 
 /* Only what user space may send; everything else is rejected (strict). */

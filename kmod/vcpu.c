@@ -63,9 +63,28 @@ void vireo_vcpu_request_sipi(struct vireo_vcpu *vcpu, u8 vector)
 	vireo_vcpu_wake(vcpu);
 }
 
+/*
+ * Latch an NMI: from the LAPIC (ICR delivery mode NMI) or VIREO_NMI.  NMIs
+ * are edge-triggered; while one is blocked a second is held and any more
+ * are lost (SDM vol. 3A, 6.7.1), so the latch is one bit.  A vCPU waiting
+ * for SIPI ignores it until INIT clears it.
+ */
+void vireo_vcpu_queue_nmi(struct vireo_vcpu *vcpu)
+{
+	atomic_set(&vcpu->nmi_pending, 1);
+	vireo_vcpu_wake(vcpu);
+}
+
+static bool vireo_vcpu_nmi_wakes(struct vireo_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->activity) == VIREO_HALTED &&
+	       atomic_read(&vcpu->nmi_pending);
+}
+
 /* INIT: RESET state, LAPIC reset, then wait for a SIPI (SDM 8.4.1). */
 static void vireo_vcpu_do_init(struct vireo_vcpu *vcpu)
 {
+	atomic_set(&vcpu->nmi_pending, 0);
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
 	vireo_ops->reset(vcpu);
 	vireo_lapic_reset(vcpu);
@@ -99,15 +118,16 @@ static void vireo_vcpu_handle_requests(struct vireo_vcpu *vcpu)
 }
 
 /*
- * Parked for good: halted with interrupts off, or waiting for a SIPI.  Only
- * another vCPU's INIT/SIPI (or an NMI, not delivered yet) can wake it.
+ * Parked for good: halted with interrupts off and no NMI latched, or
+ * waiting for a SIPI.  Only another vCPU's INIT/SIPI or an NMI can wake it.
  */
 static bool vireo_vcpu_parked(struct vireo_vcpu *vcpu)
 {
 	enum vireo_activity act = READ_ONCE(vcpu->activity);
 
 	return act == VIREO_WAIT_SIPI ||
-	       (act == VIREO_HALTED && !(READ_ONCE(vcpu->rflags) & X86_EFLAGS_IF));
+	       (act == VIREO_HALTED && !(READ_ONCE(vcpu->rflags) & X86_EFLAGS_IF) &&
+		!atomic_read(&vcpu->nmi_pending));
 }
 
 /*
@@ -144,12 +164,12 @@ void vireo_vm_wake_all(struct vireo_vm *vm)
 	}
 }
 
-/* An interrupt the guest can take now ends HLT (SDM 10.8.6, HLT). */
+/* An NMI, or an interrupt the guest can take now, ends HLT (SDM 10.8.6). */
 static bool vireo_vcpu_can_wake(struct vireo_vcpu *vcpu)
 {
 	if (READ_ONCE(vcpu->requests) || signal_pending(current) ||
 	    atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE ||
-	    vireo_vm_all_parked(vcpu->vm))
+	    vireo_vm_all_parked(vcpu->vm) || vireo_vcpu_nmi_wakes(vcpu))
 		return true;
 	if (vcpu->activity == VIREO_HALTED)
 		return (vcpu->rflags & X86_EFLAGS_IF) &&
@@ -175,9 +195,10 @@ static int vireo_vcpu_block(struct vireo_vcpu *vcpu)
 		if (atomic_read(&vcpu->vm->state) != VIREO_VM_STATE_RUNNABLE)
 			return 1;
 		vireo_vcpu_handle_requests(vcpu);
-		if (vcpu->activity == VIREO_HALTED &&
-		    (vcpu->rflags & X86_EFLAGS_IF) &&
-		    vireo_lapic_pending(vcpu) >= 0)
+		if (vireo_vcpu_nmi_wakes(vcpu) ||
+		    (vcpu->activity == VIREO_HALTED &&
+		     (vcpu->rflags & X86_EFLAGS_IF) &&
+		     vireo_lapic_pending(vcpu) >= 0))
 			vcpu->activity = VIREO_ACTIVE;
 		if (signal_pending(current))
 			return -EINTR;
@@ -331,12 +352,22 @@ static long vireo_ioctl_run(void *obj, unsigned long arg)
 }
 
 /* Every vCPU command runs under vcpu->mutex. */
+static long vireo_ioctl_nmi(void *obj, unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	vireo_vcpu_queue_nmi(obj);
+	return 0;
+}
+
 static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
 	{ VIREO_GET_REGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_regs },
 	{ VIREO_SET_REGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_regs },
 	{ VIREO_GET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_sregs },
 	{ VIREO_SET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_sregs },
 	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
+	/* Unlocked: it must reach a vCPU that sits in RUN. */
+	{ VIREO_NMI,		0,		    vireo_ioctl_nmi },
 };
 
 static long vireo_vcpu_ioctl(struct file *file, unsigned int cmd,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Vireo: the vendor-neutral core's view of VMs and vCPUs, and the backend
- * operations table that the SVM (and later VMX) backend implements.
+ * operations table that the SVM and VMX backends implement.
  *
  * The core never tests the vendor: everything that differs between SVM and
  * VMX goes through struct vireo_backend_ops, chosen once at module load.
@@ -46,6 +46,7 @@ enum vireo_stat {
 	VIREO_STAT_MSR_GP,		/* RDMSR/WRMSR answered with #GP */
 	VIREO_STAT_IRQ_INJECTED,	/* interrupts delivered by the LAPIC */
 	VIREO_STAT_HALT_SLEEP,		/* HLT slept in the kernel */
+	VIREO_STAT_NMI_INJECTED,	/* NMIs delivered into the guest */
 	VIREO_STAT_MAX
 };
 
@@ -143,6 +144,7 @@ struct vireo_vcpu {
 	enum vireo_activity activity;	/* under mutex */
 	unsigned long requests;		/* VIREO_REQ_* bits, atomic */
 	u8 sipi_vector;			/* valid with VIREO_REQ_SIPI */
+	atomic_t nmi_pending;		/* an NMI is latched (0 or 1) */
 	wait_queue_head_t wq;		/* sleeps of HLT and wait-for-SIPI */
 
 	/* The task in RUN, for kicks from the management plane. */
@@ -246,6 +248,7 @@ long vireo_ioctl_dispatch(const struct vireo_ioctl_desc *table,
 
 extern const struct vireo_backend_ops *vireo_ops;
 extern const struct vireo_backend_ops svm_backend_ops;
+extern const struct vireo_backend_ops vmx_backend_ops;
 
 /* Module-wide counters (netlink GET_STATS). */
 extern atomic64_t vireo_guest_pages;
@@ -269,6 +272,7 @@ void vireo_vcpu_wake(struct vireo_vcpu *vcpu);
 void vireo_vm_wake_all(struct vireo_vm *vm);
 void vireo_vcpu_request_init(struct vireo_vcpu *vcpu);
 void vireo_vcpu_request_sipi(struct vireo_vcpu *vcpu, u8 vector);
+void vireo_vcpu_queue_nmi(struct vireo_vcpu *vcpu);
 int vireo_emulate_hlt(struct vireo_vcpu *vcpu);
 void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat);
 

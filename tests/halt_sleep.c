@@ -47,22 +47,6 @@ static struct vireo_vm *halt_vm_create(struct vireo_vcpu **vcpu,
 	return vm;
 }
 
-/* An exit-statistics slot of @vm by name, from netlink. */
-static uint64_t vm_stat(struct __test_metadata *_metadata,
-			struct vireo_vm *vm, const char *name)
-{
-	struct vireo_nl_vm info;
-	struct vireo_nl nl;
-	int slot;
-
-	EXPECT_EQ(0, vireo_nl_open(&nl));
-	EXPECT_EQ(0, vireo_nl_get_vm(&nl, vm->id, &info));
-	vireo_nl_close(&nl);
-	slot = vireo_nl_exit_slot(&info, name);
-	EXPECT_GE(slot, 0) TH_LOG("no statistics slot \"%s\"", name);
-	return slot < 0 ? ~0ULL : info.exits[slot];
-}
-
 static void on_alarm(int sig)
 {
 }
@@ -151,9 +135,9 @@ TEST(sti_hlt_sleeps_until_interrupt)
 	struct vireo_vm *vm = halt_vm_create(&vcpu, guest_sti_hlt);
 
 	vcpu_run_expect_done(vcpu);
-	EXPECT_EQ(0, vm_stat(_metadata, vm, "hlt"));
-	EXPECT_LE(1, vm_stat(_metadata, vm, "kernel_halt_sleep"));
-	EXPECT_EQ(1, vm_stat(_metadata, vm, "kernel_irq_injected"));
+	EXPECT_EQ(0, vireo_nl_vm_stat(vm->id, "hlt"));
+	EXPECT_LE(1, vireo_nl_vm_stat(vm->id, "kernel_halt_sleep"));
+	EXPECT_EQ(1, vireo_nl_vm_stat(vm->id, "kernel_irq_injected"));
 	vm_free(vm);
 }
 
@@ -211,9 +195,9 @@ TEST(sti_hlt_survives_signals_and_wakes_on_irq_line)
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	vcpu_run_expect_done(vcpu);
 
-	EXPECT_EQ(0, vm_stat(_metadata, vm, "hlt"));
-	EXPECT_EQ(2, vm_stat(_metadata, vm, "signal"));
-	EXPECT_LE(3, vm_stat(_metadata, vm, "kernel_halt_sleep"));
+	EXPECT_EQ(0, vireo_nl_vm_stat(vm->id, "hlt"));
+	EXPECT_EQ(2, vireo_nl_vm_stat(vm->id, "signal"));
+	EXPECT_LE(3, vireo_nl_vm_stat(vm->id, "kernel_halt_sleep"));
 	vm_free(vm);
 }
 
@@ -317,8 +301,8 @@ TEST(cli_hlt_sleeps_until_signal)
 	expect_sleep_until_alarm(_metadata, ap, (uint64_t)after_ap_cli_hlt);
 	/* Still halted: the next RUN sleeps again. */
 	expect_sleep_until_alarm(_metadata, ap, (uint64_t)after_ap_cli_hlt);
-	EXPECT_EQ(0, vm_stat(_metadata, vm, "hlt"));
-	EXPECT_LE(2, vm_stat(_metadata, vm, "kernel_halt_sleep"));
+	EXPECT_EQ(0, vireo_nl_vm_stat(vm->id, "hlt"));
+	EXPECT_LE(2, vireo_nl_vm_stat(vm->id, "kernel_halt_sleep"));
 
 	/* SET_REGS ends the halt. */
 	vcpu_jump(ap, guest_ap_resumed);
@@ -365,7 +349,7 @@ TEST(cli_hlt_on_every_vcpu_reports_hlt)
 		EXPECT_EQ((uint64_t)after_cli_hlt, run->rip);
 		EXPECT_LT(now_ms() - t0, 5000);
 	}
-	EXPECT_EQ(2, vm_stat(_metadata, vm, "hlt"));
+	EXPECT_EQ(2, vireo_nl_vm_stat(vm->id, "hlt"));
 
 	vcpu_jump(vcpu, guest_resumed);
 	vcpu_run_expect_sync(vcpu, 3);

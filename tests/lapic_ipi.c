@@ -62,21 +62,6 @@ static struct vireo_vm *ipi_vm_create(struct vireo_vcpu **vcpu,
 	return vm;
 }
 
-static uint64_t vm_stat(struct __test_metadata *_metadata,
-			struct vireo_vm *vm, const char *name)
-{
-	struct vireo_nl_vm info;
-	struct vireo_nl nl;
-	int slot;
-
-	EXPECT_EQ(0, vireo_nl_open(&nl));
-	EXPECT_EQ(0, vireo_nl_get_vm(&nl, vm->id, &info));
-	vireo_nl_close(&nl);
-	slot = vireo_nl_exit_slot(&info, name);
-	EXPECT_GE(slot, 0) TH_LOG("no statistics slot \"%s\"", name);
-	return slot < 0 ? ~0ULL : info.exits[slot];
-}
-
 /* ---- xAPIC ICR ----------------------------------------------------- */
 
 static void guest_xapic_ipi(void)
@@ -142,8 +127,8 @@ TEST(xapic_icr)
 	vcpu_run_expect_done(vcpu);
 	EXPECT_EQ(6, *guest_global(vm, nseen));
 	/* Each vector taken was one injection by the module. */
-	EXPECT_EQ(6, vm_stat(_metadata, vm, "kernel_irq_injected"));
-	EXPECT_EQ(0, vm_stat(_metadata, vm, "mmio"));
+	EXPECT_EQ(6, vireo_nl_vm_stat(vm->id, "kernel_irq_injected"));
+	EXPECT_EQ(0, vireo_nl_vm_stat(vm->id, "mmio"));
 	vm_free(vm);
 }
 

@@ -35,7 +35,8 @@ LAST=kvm_conflict
 DEFAULT_TIMEOUT=${VIREO_TEST_TIMEOUT:-120}
 declare -A TIMEOUT=([vm_leak]=500 [module_load]=300 [kvm_conflict]=400
 		    [demo_greeting]=150 [signal_interrupt]=200
-		    [linux_boot]=300 [linux_boot_smp]=300 [linux_console]=300
+		    [linux_boot]=300 [linux_boot_smp]=300 [linux_boot_smp4]=300
+		    [linux_console]=300
 		    [linux_reboot]=300)
 
 bail() {

@@ -177,6 +177,13 @@ struct vireo_sregs {
  * hardware refuses is reported as VIREO_EXIT_FAIL_ENTRY, not as an error.
  */
 #define VIREO_RUN		_IO(VIREO_IOCTL_TYPE, 0x24)
+/*
+ * Latch an NMI for the vCPU (the "NMI button" of a management tool).  It
+ * is delivered through IDT vector 2 at the next entry where NMIs are not
+ * blocked, ends a HLT even with RFLAGS.IF clear, and is dropped by INIT.
+ * May be called while another thread is in VIREO_RUN.  Argument must be 0.
+ */
+#define VIREO_NMI		_IO(VIREO_IOCTL_TYPE, 0x25)
 
 /* ------------------------------------------------------------------ */
 /* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */

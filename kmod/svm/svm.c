@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <asm/fpu/api.h>
 #include <asm/io.h>
+#include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
@@ -231,13 +232,17 @@ static void svm_reset_state(struct vireo_vcpu *vcpu, struct vmcb_save *s)
 
 static void svm_reset(struct vireo_vcpu *vcpu)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
 	memset(&vmcb->save, 0, sizeof(vmcb->save));
 	svm_reset_state(vcpu, &vmcb->save);
 	vmcb->control.event_inj = 0;
 	vmcb->control.int_ctl &= ~(SVM_V_IRQ | 0xfULL);
-	vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_VINTR |
+					   SVM_INTERCEPT_IRET);
+	svm->nmi_masked = false;
+	svm->awaiting_iret = false;
 }
 
 static int svm_vcpu_create(struct vireo_vcpu *vcpu)
@@ -474,16 +479,44 @@ static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu_data *sd,
 }
 
 /*
- * Deliver the LAPIC's highest pending interrupt if the guest can take it
- * now (RFLAGS.IF set, no interrupt shadow, no event already queued);
- * otherwise ask for a VINTR exit at the moment it can (15.21.4).
+ * Deliver a latched NMI unless an NMI handler is still running or the
+ * guest is in an interrupt shadow (which holds NMIs too on the CPUs that
+ * honour MOV SS blocking).  Returns true when one was queued.
+ */
+static bool svm_inject_nmi(struct vireo_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	if (svm->awaiting_iret && svm->vmcb->save.rip != svm->iret_rip) {
+		svm->awaiting_iret = false;
+		svm->nmi_masked = false;
+	}
+	if (!atomic_read(&vcpu->nmi_pending) || svm->nmi_masked ||
+	    (c->int_state & SVM_INT_SHADOW))
+		return false;
+	atomic_set(&vcpu->nmi_pending, 0);
+	c->event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
+	svm->nmi_masked = true;
+	c->intercept_misc1 |= SVM_INTERCEPT_IRET;
+	vireo_count(vcpu, VIREO_STAT_NMI_INJECTED);
+	return true;
+}
+
+/*
+ * Deliver a pending NMI, else the LAPIC's highest pending interrupt if the
+ * guest can take it now (RFLAGS.IF set, no interrupt shadow, no event
+ * already queued); otherwise ask for a VINTR exit at the moment it can
+ * (15.21.4).
  */
 static void svm_inject_interrupt(struct vireo_vcpu *vcpu)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 	int vec;
 
-	if (!vcpu->lapic || (c->event_inj & SVM_EVTINJ_VALID))
+	if (c->event_inj & SVM_EVTINJ_VALID)
+		return;
+	if (svm_inject_nmi(vcpu) || !vcpu->lapic)
 		return;
 	vec = vireo_lapic_pending(vcpu);
 	if (vec < 0)
@@ -515,7 +548,6 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	vmcb->control.tsc_offset = vcpu->tsc_offset;
-	svm_inject_interrupt(vcpu);
 	/* No VMCB state is cached across runs: the vCPU may change CPU. */
 	vmcb->control.clean = 0;
 
@@ -533,9 +565,16 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	 * GIF=0 holds host interrupts and NMIs across the world switch;
 	 * RFLAGS.IF=1 lets a host interrupt cause an INTR intercept while
 	 * the guest runs, and it is taken right after STGI.
+	 *
+	 * The LAPIC is read only now, with GIF=0: an interrupt posted after
+	 * this check comes with a kick (a host IPI), which GIF holds until
+	 * VMRUN and which then ends the entry at once.  Checked any earlier,
+	 * the kick could be taken before CLGI and the interrupt would wait
+	 * for the guest's next unrelated exit.
 	 */
 	local_irq_disable();
 	asm volatile("clgi" ::: "memory");
+	svm_inject_interrupt(vcpu);
 	local_irq_enable();
 
 	svm_enter_guest(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);

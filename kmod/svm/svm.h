@@ -31,6 +31,7 @@
 #define SVM_INTERCEPT_VINTR	BIT(4)
 #define SVM_INTERCEPT_CPUID	BIT(18)
 #define SVM_INTERCEPT_RSM	BIT(19)
+#define SVM_INTERCEPT_IRET	BIT(20)
 #define SVM_INTERCEPT_INVD	BIT(22)
 #define SVM_INTERCEPT_HLT	BIT(24)
 #define SVM_INTERCEPT_INVLPGA	BIT(26)
@@ -59,6 +60,7 @@
 #define SVM_EXIT_SMI		0x062
 #define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_IOIO		0x07b
 #define SVM_EXIT_MSR		0x07c
@@ -92,6 +94,7 @@
 #define SVM_EVTINJ_VALID	BIT_ULL(31)
 #define SVM_EVTINJ_VALID_ERR	BIT_ULL(11)
 #define SVM_EVTINJ_TYPE_INTR	(0ULL << 8)
+#define SVM_EVTINJ_TYPE_NMI	(2ULL << 8)
 #define SVM_EVTINJ_TYPE_EXCEPT	(3ULL << 8)
 
 /* Segment attribute bits, the 12-bit packed form (APM vol. 2, 15.5.1) */
@@ -210,6 +213,15 @@ struct svm_vcpu {
 	u32 asid;			/* valid for asid_generation on last_cpu */
 	u64 asid_generation;
 	int last_cpu;
+	/*
+	 * NMI blocking (APM vol. 2, 15.20): set when an NMI is injected and
+	 * cleared once the guest has executed the IRET that ends its handler.
+	 * The IRET intercept fires before the IRET runs, so the block lifts
+	 * at the first entry where RIP is no longer that IRET's.
+	 */
+	bool nmi_masked;
+	bool awaiting_iret;
+	u64 iret_rip;
 };
 
 /* Capabilities found at load. */

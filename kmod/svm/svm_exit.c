@@ -15,6 +15,33 @@
 #include "svm.h"
 
 #define EXITINTINFO_VALID	BIT_ULL(31)
+#define EXITINTINFO_TYPE(v)	(((v) >> 8) & 7)
+#define EXITINTINFO_TYPE_EXCEPT	3
+#define EXITINTINFO_TYPE_SOFT	4
+#define EXITINTINFO_VECTOR(v)	((v) & 0xff)
+
+/*
+ * The event that was being delivered when the exit happened, to inject
+ * again on the next entry, or 0.  Events raised by an instruction -- INTn
+ * (type SOFT) and INT3/INTO (#BP, #OF) -- are not injected again: RIP still
+ * points at that instruction (the intercept came before it completed), so
+ * the guest executes it again and raises the event itself.  Injecting it
+ * instead would push RIP of the instruction rather than of the next one as
+ * the return address: Linux's INT3 handler, which text patching relies on,
+ * would then return into the middle of an instruction.  Without NRIP-save
+ * there is no next RIP to inject with (APM vol. 2, 15.7.2 and 15.20).
+ */
+static u64 svm_event_to_reinject(u64 info)
+{
+	u32 type = EXITINTINFO_TYPE(info);
+	u32 vec = EXITINTINFO_VECTOR(info);
+
+	if (!(info & EXITINTINFO_VALID) || type == EXITINTINFO_TYPE_SOFT)
+		return 0;
+	if (type == EXITINTINFO_TYPE_EXCEPT && (vec == 3 || vec == 4))
+		return 0;
+	return info;
+}
 
 static int svm_exit_host_intr(struct vireo_vcpu *vcpu)
 {
@@ -41,6 +68,22 @@ static int svm_exit_vintr(struct vireo_vcpu *vcpu)
 
 	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);
 	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	return VIREO_RESUME;
+}
+
+/*
+ * The guest is about to execute an IRET after an injected NMI: NMIs stay
+ * blocked until that IRET has completed, which svm_inject_nmi() sees as
+ * RIP having moved on (15.20).  IRET is 1 byte (cf) or 2 (48 cf), so the
+ * test is on RIP rather than on a computed next RIP.
+ */
+static int svm_exit_iret(struct vireo_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+	svm->awaiting_iret = true;
+	svm->iret_rip = vcpu->rip;
 	return VIREO_RESUME;
 }
 
@@ -146,6 +189,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
 	[SVM_EXIT_SMI]		= svm_exit_host_intr,
 	[SVM_EXIT_VINTR]	= svm_exit_vintr,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
+	[SVM_EXIT_IRET]		= svm_exit_iret,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
 	[SVM_EXIT_IOIO]		= svm_exit_ioio,
 	[SVM_EXIT_MSR]		= svm_exit_msr,
@@ -165,8 +209,7 @@ int svm_handle_exit(struct vireo_vcpu *vcpu)
 	 * whose IDT or stack page was not mapped yet) must be delivered again
 	 * on the next entry, or it is lost (15.7.2).
 	 */
-	c->event_inj = (c->exit_int_info & EXITINTINFO_VALID) ?
-		       c->exit_int_info : 0;
+	c->event_inj = svm_event_to_reinject(c->exit_int_info);
 
 	if (code == SVM_EXIT_INVALID) {
 		svm_dump_vmcb(vcpu, "VMRUN failed the consistency checks");

@@ -227,6 +227,31 @@ int vireo_nl_exit_slot(const struct vireo_nl_vm *vm, const char *name)
 	return -1;
 }
 
+int64_t vireo_nl_vm_stat(uint32_t vm_id, const char *name)
+{
+	struct vireo_nl_vm info;
+	struct vireo_nl nl;
+	int ret, slot;
+
+	ret = vireo_nl_open(&nl);
+	if (ret) {
+		test_log("netlink: cannot open the vireo family: %s", strerror(-ret));
+		return -1;
+	}
+	ret = vireo_nl_get_vm(&nl, vm_id, &info);
+	vireo_nl_close(&nl);
+	if (ret) {
+		test_log("netlink: GET_VM %u: %s", vm_id, strerror(-ret));
+		return -1;
+	}
+	slot = vireo_nl_exit_slot(&info, name);
+	if (slot < 0) {
+		test_log("netlink: VM %u has no statistics slot \"%s\"", vm_id, name);
+		return -1;
+	}
+	return (int64_t)info.exits[slot];
+}
+
 struct vm_list {
 	struct vireo_nl_vm *vms;
 	int max;

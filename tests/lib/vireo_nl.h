@@ -76,6 +76,11 @@ void vireo_nl_close(struct vireo_nl *nl);
 
 /* The slot called @name ("io", "kernel_cpuid", ...), or -1. */
 int vireo_nl_exit_slot(const struct vireo_nl_vm *vm, const char *name);
+/*
+ * The count in slot @name of VM @vm_id, read afresh over netlink; -1 with
+ * a log line when the family, the VM or the slot is missing.
+ */
+int64_t vireo_nl_vm_stat(uint32_t vm_id, const char *name);
 
 /* Dump all VMs into vms[0..max); returns the number listed (may be > max). */
 int vireo_nl_dump_vms(struct vireo_nl *nl, struct vireo_nl_vm *vms, int max);
