@@ -114,6 +114,10 @@ static const struct vireo_backend_ops *vireo_pick_backend(void)
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		return &svm_backend_ops;
+	if (boot_cpu_data.x86_vendor == X86_VENDOR_INTEL ||
+	    boot_cpu_data.x86_vendor == X86_VENDOR_CENTAUR ||
+	    boot_cpu_data.x86_vendor == X86_VENDOR_ZHAOXIN)
+		return &vmx_backend_ops;
 	return NULL;
 }
 
@@ -123,7 +127,7 @@ static int __init vireo_init(void)
 
 	vireo_ops = vireo_pick_backend();
 	if (!vireo_ops) {
-		pr_err(VIREO_LOG_PREFIX "this CPU vendor is not supported yet (only AMD SVM; the VMX backend is not implemented)\n");
+		pr_err(VIREO_LOG_PREFIX "this CPU vendor is not supported (Vireo needs AMD SVM or Intel VMX)\n");
 		return -EOPNOTSUPP;
 	}
 
