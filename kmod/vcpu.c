@@ -86,6 +86,10 @@ static void vireo_vcpu_do_init(struct vireo_vcpu *vcpu)
 {
 	atomic_set(&vcpu->nmi_pending, 0);
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	/* DR0-DR3 0, DR6 FFFF0FF0h, DR7 400h after INIT as after RESET (9.1.1). */
+	memset(vcpu->dr, 0, sizeof(vcpu->dr));
+	vcpu->dr6 = 0xffff0ff0;
+	vcpu->dr7 = 0x400;
 	vireo_ops->reset(vcpu);
 	vireo_lapic_reset(vcpu);
 	vcpu->pending = VIREO_PENDING_NONE;

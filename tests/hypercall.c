@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMMCALL (0f 01 d9) exits with VIREO_EXIT_HYPERCALL {nr = RAX, args =
- * RBX, RCX, RDX, RSI, RDI}; the next RUN returns hypercall.ret in RAX and
- * continues after the instruction with the other registers unchanged.
+ * The hypercall instruction -- VMMCALL (0f 01 d9) on SVM, VMCALL (0f 01 c1)
+ * on VMX -- exits with VIREO_EXIT_HYPERCALL {nr = RAX, args = RBX, RCX,
+ * RDX, RSI, RDI}; the next RUN returns hypercall.ret in RAX and continues
+ * after the instruction with the other registers unchanged.
  */
 #include "vireo_test.h"
 
 #define NR_CALLS 64
 
-extern const char vmmcall_after[];
+extern const char vmmcall_after[], vmcall_after[];
 
 static void __guest_code guest_one_hypercall(void)
 {
@@ -16,12 +17,19 @@ static void __guest_code guest_one_hypercall(void)
 	uint64_t rcx = 0xc0c0c0c0c0c0c0c0ULL, rdx = 0xd0d0d0d0d0d0d0d0ULL;
 	uint64_t rsi = 0x5151515151515151ULL, rdi = 0xd1d1d1d1d1d1d1d1ULL;
 
-	asm volatile(".byte 0x0f, 0x01, 0xd9\n"
+	asm volatile("cmpb $0, guest_hypercall_vmcall(%%rip)\n\t"
+		     "jne 1f\n\t"
+		     ".byte 0x0f, 0x01, 0xd9\n"	/* VMMCALL */
 		     ".globl vmmcall_after\n"
-		     "vmmcall_after:"
+		     "vmmcall_after:\n\t"
+		     "jmp 2f\n"
+		     "1:\t.byte 0x0f, 0x01, 0xc1\n"	/* VMCALL */
+		     ".globl vmcall_after\n"
+		     "vmcall_after:\n"
+		     "2:"
 		     : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx),
 		       "+S"(rsi), "+D"(rdi)
-		     : : "memory");
+		     : : "memory", "cc");
 	GUEST_ASSERT_EQ(rax, 0xfeedfacecafebeefULL);
 	GUEST_ASSERT_EQ(rbx, 0xb0b0b0b0b0b0b0b0ULL);
 	GUEST_ASSERT_EQ(rcx, 0xc0c0c0c0c0c0c0c0ULL);
@@ -46,9 +54,10 @@ TEST(args_ret_and_rip)
 	EXPECT_EQ(0xd0d0d0d0d0d0d0d0ULL, vcpu->run->hypercall.args[2]);
 	EXPECT_EQ(0x5151515151515151ULL, vcpu->run->hypercall.args[3]);
 	EXPECT_EQ(0xd1d1d1d1d1d1d1d1ULL, vcpu->run->hypercall.args[4]);
-	/* RIP is past VMMCALL; RAX still holds nr until the next RUN. */
+	/* RIP is past the instruction; RAX holds nr until the next RUN. */
 	vcpu_regs_get(vcpu, &regs);
-	EXPECT_EQ((uint64_t)vmmcall_after, regs.rip);
+	EXPECT_EQ((uint64_t)(host_cpu_is_intel() ? vmcall_after : vmmcall_after),
+		  regs.rip);
 	EXPECT_EQ(0x1234, regs.rax);
 	vcpu->run->hypercall.ret = 0xfeedfacecafebeefULL;
 	vcpu_run_expect_done(vcpu);
@@ -60,7 +69,7 @@ static void guest_many_hypercalls(void)
 	uint64_t i;
 
 	for (i = 0; i < NR_CALLS; i++)
-		GUEST_ASSERT_EQ(vmmcall(i, i + 1, i + 2, i + 3, i + 4, i + 5),
+		GUEST_ASSERT_EQ(guest_hypercall(i, i + 1, i + 2, i + 3, i + 4, i + 5),
 				i * 3 + 7);
 	GUEST_DONE();
 }

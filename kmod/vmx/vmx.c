@@ -271,13 +271,16 @@ static int vmx_setup_controls(u64 basic)
 		return -ENODEV;
 	}
 
-	/* No TRUE variant for the secondary controls (A.3.3). */
+	/*
+	 * No TRUE variant for the secondary controls (A.3.3).  XSAVES stays
+	 * off (#UD in the guest): IA32_XSS is not switched, and a guest
+	 * XRSTORS under the host's XSS could load supervisor state.
+	 */
 	ret = vmx_adjust_ctls("secondary processor-based",
 			      MSR_IA32_VMX_PROCBASED_CTLS2,
 			      CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST,
 			      CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP |
-			      CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES,
-			      &c->cpu2_ctls);
+			      CPU2_ENABLE_INVPCID, &c->cpu2_ctls);
 	if (ret)
 		return ret;
 	if (!boot_cpu_has(X86_FEATURE_RDTSCP))

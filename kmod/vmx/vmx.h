@@ -290,6 +290,7 @@ enum vmx_seg_reg {
 /* Exit qualification for EPT violations (table 27-7) */
 #define EPT_QUAL_GLA_VALID		BIT(7)
 #define EPT_QUAL_GLA_TRANSLATED		BIT(8)	/* else a paging-structure access */
+#define EPT_QUAL_NMI_UNBLOCKING		BIT(12)	/* during an IRET that unblocked NMIs */
 
 /* EPT entries and EPTP (28.2.2, 28.2.6) */
 #define EPT_READ			BIT_ULL(0)

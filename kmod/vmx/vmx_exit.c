@@ -305,7 +305,8 @@ static int vmx_exit_rdtscp(struct vireo_vcpu *vcpu)
 
 static int vmx_exit_ept_violation(struct vireo_vcpu *vcpu)
 {
-	const struct vmx_exit_info *e = &to_vmx(vcpu)->exit;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	const struct vmx_exit_info *e = &vmx->exit;
 	/*
 	 * Bit 7 set and bit 8 clear: the access was to a paging-structure
 	 * entry of the guest's own walk (table 27-7).
@@ -313,6 +314,14 @@ static int vmx_exit_ept_violation(struct vireo_vcpu *vcpu)
 	bool in_walk = (e->qualification & EPT_QUAL_GLA_VALID) &&
 		       !(e->qualification & EPT_QUAL_GLA_TRANSLATED);
 
+	/*
+	 * The fault hit an IRET that had already unblocked NMIs: the IRET
+	 * runs again, so NMIs must be blocked again until it completes, or a
+	 * latched NMI would nest inside its handler (27.2.3).
+	 */
+	if ((e->qualification & EPT_QUAL_NMI_UNBLOCKING) &&
+	    !(e->idt_vectoring & INTR_INFO_VALID))
+		vmx->guest.interruptibility |= VMX_INTR_NMI_BLOCKING;
 	return vireo_emulate_npf(vcpu, e->gpa, in_walk);
 }
 

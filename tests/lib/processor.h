@@ -115,16 +115,28 @@ static inline struct cpuid_regs cpuid(uint32_t function, uint32_t index)
 	return r;
 }
 
-/* VMMCALL (0f 01 d9): nr in RAX, args in RBX, RCX, RDX, RSI, RDI. */
-static inline uint64_t vmmcall(uint64_t nr, uint64_t a0, uint64_t a1,
-			       uint64_t a2, uint64_t a3, uint64_t a4)
+/*
+ * The hypercall instruction of the backend: VMMCALL (0f 01 d9) on SVM,
+ * VMCALL (0f 01 c1) on VMX -- the other one is #UD there.  vm_create()
+ * sets guest_hypercall_vmcall in each VM's copy from the host's vendor.
+ */
+extern uint8_t guest_hypercall_vmcall;
+
+/* A hypercall: nr in RAX, args in RBX, RCX, RDX, RSI, RDI; RAX returned. */
+static inline uint64_t guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1,
+				       uint64_t a2, uint64_t a3, uint64_t a4)
 {
 	uint64_t ret;
 
-	asm volatile(".byte 0x0f, 0x01, 0xd9"
+	asm volatile("cmpb $0, guest_hypercall_vmcall(%%rip)\n\t"
+		     "jne 1f\n\t"
+		     ".byte 0x0f, 0x01, 0xd9\n\t"	/* VMMCALL */
+		     "jmp 2f\n"
+		     "1:\t.byte 0x0f, 0x01, 0xc1\n"	/* VMCALL */
+		     "2:"
 		     : "=a"(ret)
 		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3), "D"(a4)
-		     : "memory");
+		     : "memory", "cc");
 	return ret;
 }
 

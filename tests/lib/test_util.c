@@ -2,7 +2,9 @@
 /*
  * Assertion reporting and small host utilities for the Vireo selftests.
  */
+#include <cpuid.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,4 +77,12 @@ uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool host_cpu_is_intel(void)
+{
+	unsigned int eax, vendor[3];
+
+	__cpuid(0, eax, vendor[0], vendor[2], vendor[1]);
+	return !memcmp(vendor, "GenuineIntel", 12);
 }

@@ -58,6 +58,9 @@ uint64_t meminfo_kib(const char *field);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
 
+/* The host CPU is Intel's (GenuineIntel): Vireo runs on its VMX backend. */
+bool host_cpu_is_intel(void);
+
 static inline uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);

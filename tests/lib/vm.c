@@ -102,6 +102,7 @@ struct vireo_vm *vm_create_flags(uint64_t ram_bytes, uint32_t flags)
 			  guest_exception_stubs, GUEST_IDT_VECTORS);
 	TEST_ASSERT(!r, "cannot build the guest IDT");
 	*guest_global(vm, guest_tsc_khz) = vm->tsc_khz;
+	*guest_global(vm, guest_hypercall_vmcall) = host_cpu_is_intel();
 	return vm;
 }
 

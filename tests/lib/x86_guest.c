@@ -9,6 +9,7 @@
 
 /* Written by vm_create() into each VM's copy. */
 uint64_t guest_tsc_khz;
+uint8_t guest_hypercall_vmcall;
 
 uint64_t guest_us_to_tsc(uint64_t us)
 {
