@@ -10,6 +10,12 @@
 #   make vm-shell       an interactive shell in the test VM (debugging)
 #   make bench          deps, all, then the boot-time benchmark in the test VM:
 #                       Vireo against QEMU+KVM (scripts/bench-boot.sh)
+#   make check-vmx [T="a b"]
+#                       deps, all, then the VMX backend's CI subset (or the
+#                       tests named in T) in a Bochs VM (scripts/bochs-run.sh);
+#                       prints "vmx: N passed, N failed, N skipped"
+#   make check-vmx-full the whole VMX-capable suite under Bochs, Linux-guest
+#                       boots included: the long run (an hour or more)
 #   make clean
 #
 # KVER is the kernel the module is built for and the test VM boots; KDIR its
@@ -37,7 +43,7 @@ T ?=
 TIMEOUT ?=
 VM_ARGS = $(if $(T),--test $(T)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: all module daemon tests deps check demo vm-shell bench clean
+.PHONY: all module daemon tests deps check demo vm-shell bench check-vmx check-vmx-full clean
 
 # One part after the other: the parts are parallel inside, and a tests build
 # may use what the daemon build produced.
@@ -81,6 +87,19 @@ bench:
 	scripts/install-deps.sh
 	$(MAKE) all
 	scripts/vm-run.sh --mode bench $(VM_ARGS)
+
+# The VMX backend under Bochs (docs/testing.md). T and TIMEOUT as for check.
+BOCHS_ARGS = $(if $(T),--tests "$(T)") $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+check-vmx:
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/bochs-run.sh --subset ci $(BOCHS_ARGS)
+
+check-vmx-full:
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/bochs-run.sh --subset full $(BOCHS_ARGS)
 
 clean:
 	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

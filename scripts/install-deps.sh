@@ -27,6 +27,12 @@ packages=(
 	pkg-config          # daemon/tests find the libraries above
 	iproute2            # `ip` inside the test VM (loopback, netns, TAP)
 	python3             # helper scripts of the test suite
+	bochs               # the VMX test VM (make check-vmx): Bochs emulates VMX+EPT
+	bochsbios           # Bochs' BIOS
+	vgabios             # the VGA ROM Bochs loads (else a dangling link)
+	isolinux            # boots the Bochs VM's CD image
+	syslinux-common     # ldlinux.c32, which isolinux.bin loads
+	xorriso             # makes that CD image
 )
 
 log() { printf 'deps: %s\n' "$*"; }

@@ -4,6 +4,7 @@
 # root file system as its own (read-only 9p + tmpfs overlay, see vm-init.sh).
 #
 #   vm-run.sh [--mode check|demo|bench|shell] [--test NAME] [--timeout SECONDS]
+#   vm-run.sh --vmx [--test NAME] [--timeout SECONDS]
 #
 #   check  run the kselftest suite (or only NAME); TAP comes back on the
 #          second serial port; prints a summary; fails on any failed test
@@ -11,6 +12,9 @@
 #   bench  run scripts/bench-boot.sh; its progress is shown as it comes and
 #          its results (from the console) at the end
 #   shell  an interactive shell in the VM (debugging); no time-out by default
+#   --vmx  check mode on an emulated Intel CPU with VMX instead: QEMU TCG has
+#          no VMX, so this hands over to scripts/bochs-run.sh (Bochs), with
+#          its CI subset unless --test names tests
 #
 # Environment: KVER (kernel version; default scripts/kver.sh), VIREO_VM_TIMEOUT
 # (seconds; default 1500 for check, 600 for demo, 1200 for bench), VIREO_VM_OUT (where logs
@@ -33,6 +37,21 @@ set -euo pipefail
 
 scripts=$(cd "$(dirname "$0")" && pwd -P)
 repo=$(dirname "$scripts")
+
+# --vmx: the same check run, by scripts/bochs-run.sh under Bochs.
+if [[ " $* " == *" --vmx "* ]]; then
+	vmx_args=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--vmx | --mode=check) shift ;;
+		--mode) [ "${2:-}" = check ] || { echo "vm-run: --vmx runs check mode only" >&2; exit 2; }; shift 2 ;;
+		--test) vmx_args+=(--tests "${2?--test needs a value}"); shift 2 ;;
+		--test=*) vmx_args+=(--tests "${1#*=}"); shift ;;
+		*) vmx_args+=("$1"); shift ;;
+		esac
+	done
+	exec "$scripts/bochs-run.sh" "${vmx_args[@]}"
+fi
 
 mode=check
 test_name=

@@ -32,7 +32,7 @@ MEM_MIB=256
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
 [ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
 [ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
-grep -qw svm /proc/cpuinfo || tap_skip_all "no SVM on this CPU"
+grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
 
 work=$(mktemp -d)
 loaded_here=0

@@ -33,7 +33,7 @@ MARKER='^VIREO-GUEST-INIT-OK '
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
 [ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
 [ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
-grep -qw svm /proc/cpuinfo || tap_skip_all "no SVM on this CPU"
+grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
 
 t0=$(date +%s)
 work=$(mktemp -d)

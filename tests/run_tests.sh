@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tests/run_tests.sh [NAME]
+# tests/run_tests.sh [NAME...]
 #
-# Runs the Vireo selftests (all, or the one called NAME) as root from the
+# Runs the Vireo selftests (all, or the ones called NAME...) as root from the
 # repository root, inside the test VM, and prints one TAP 13 stream on
-# stdout:
+# stdout.  Without arguments, VIREO_TESTS (names separated by spaces or
+# commas) chooses the subset, if set; the VMX runner (scripts/bochs-run.sh)
+# passes its subset that way.  The tests run in the order of tests.list
+# whatever the order of the names:
 #
 #   TAP version 13
 #   1..N
@@ -20,8 +23,9 @@
 # and unloaded at the end ("vireo_unload" is then the last test: a module
 # that cannot be unloaded has leaked a reference).  Shell tests that need
 # another module state set it up themselves and restore it; kvm_conflict
-# always runs last.  Each program has a time limit (timeout(1)).  After a
-# failure, the kernel log lines about vireo are printed on stderr.  A
+# always runs last.  SVM-only tests (SVM_ONLY) skip, with the reason, on a
+# CPU that has VMX and no SVM.  Each program has a time limit (timeout(1)).
+# After a failure, the kernel log lines about vireo are printed on stderr.  A
 # "vireo-tests: P passed, F failed, S skipped" line closes the run on
 # stderr.  Exit status: 0 if nothing failed.
 
@@ -38,6 +42,8 @@ declare -A TIMEOUT=([vm_leak]=500 [module_load]=300 [kvm_conflict]=400
 		    [linux_boot]=300 [linux_boot_smp]=300 [linux_boot_smp4]=300
 		    [linux_console]=300
 		    [linux_reboot]=300)
+# Tests of something only AMD's side has (kvm_conflict: kvm_amd).
+SVM_ONLY=" kvm_conflict "
 
 bail() {
 	echo "TAP version 13"
@@ -48,10 +54,17 @@ bail() {
 [ -r "$LIST" ] || bail "$LIST missing: build the tests first (make -C tests)"
 [ "$(id -u)" = 0 ] || echo "# warning: not root, most tests will skip" >&2
 
+# The names asked for, as " a b c " (empty: all).
+wanted=
+if [ $# -gt 0 ]; then
+	wanted=" $* "
+elif [ -n "${VIREO_TESTS:-}" ]; then
+	wanted=" ${VIREO_TESTS//,/ } "
+fi
 names=() kinds=() last_kind=
 while read -r name kind; do
 	[ -n "$name" ] || continue
-	if [ -n "${1:-}" ] && [ "$name" != "$1" ]; then
+	if [ -n "$wanted" ] && [[ "$wanted" != *" $name "* ]]; then
 		continue
 	fi
 	if [ "$name" = "$LAST" ]; then
@@ -65,7 +78,13 @@ if [ -n "$last_kind" ]; then
 	names+=("$LAST")
 	kinds+=("$last_kind")
 fi
-[ ${#names[@]} -gt 0 ] || bail "no test called '${1:-}' in $LIST"
+# A name that is not in the list is a typo, not a smaller run.
+for want in $wanted; do
+	cut -d' ' -f1 "$LIST" | grep -qxF -- "$want" || bail "no test called '$want' in $LIST"
+done
+[ ${#names[@]} -gt 0 ] || bail "no test to run in $LIST"
+vmx_only_cpu=0
+grep -qw vmx /proc/cpuinfo && ! grep -qw svm /proc/cpuinfo && vmx_only_cpu=1
 
 ulimit -c 0
 # Nested kselftest programs then leave out their own "TAP version 13".
@@ -121,6 +140,10 @@ for i in "${!names[@]}"; do
 		cmd=("$BUILD/$name")
 	else
 		cmd=(bash "tests/$name.sh")
+	fi
+	if [ $vmx_only_cpu = 1 ] && [[ "$SVM_ONLY" == *" $name "* ]]; then
+		report skip "$name" "SVM only; this CPU has VMX"
+		continue
 	fi
 	if [ "$kind" = c ] && [ -n "$module_error" ] && [ "$name" != lib_selftest ]; then
 		report not_ok "$name" "vireo.ko did not load"
