@@ -242,7 +242,8 @@ static int vmx_setup_controls(u64 basic)
 			      true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 					  MSR_IA32_VMX_PINBASED_CTLS,
 			      PIN_EXT_INTR_EXITING | PIN_NMI_EXITING |
-			      PIN_VIRTUAL_NMIS, 0, &c->pin_ctls);
+			      PIN_VIRTUAL_NMIS, PIN_PREEMPTION_TIMER,
+			      &c->pin_ctls);
 	if (ret)
 		return ret;
 
@@ -370,10 +371,34 @@ static void vmx_msr_bitmap_passthrough(void)
 	}
 }
 
+/*
+ * The VMX-preemption timer (25.5.1) ends every guest run after at most
+ * VMX_PREEMPT_MS, whatever the guest does.  On a real CPU a host interrupt
+ * would do that anyway (external-interrupt exiting); Bochs 2.7, the VMX
+ * test platform, keeps host interrupts masked during a guest run entered
+ * with both the host's and the guest's RFLAGS.IF clear, so without the
+ * timer a guest spinning with interrupts off would never exit and the
+ * host CPU would hang.  The timer counts down at the TSC rate shifted
+ * right by IA32_VMX_MISC[4:0].
+ */
+#define VMX_PREEMPT_MS	4
+
+static void vmx_setup_preemption_timer(struct vmx_config *c)
+{
+	u64 misc, ticks;
+
+	c->preempt_ticks = 0;
+	if (!(c->pin_ctls & PIN_PREEMPTION_TIMER) || !tsc_khz)
+		return;
+	rdmsrl(MSR_IA32_VMX_MISC, misc);
+	ticks = ((u64)tsc_khz * VMX_PREEMPT_MS) >> (misc & 0x1f);
+	c->preempt_ticks = clamp_t(u64, ticks, 1, U32_MAX);
+}
+
 static int vmx_hardware_setup(void)
 {
 	struct vmx_config *c = &vmx_config;
-	u64 basic, feat;
+	u64 basic, feat, debugctl;
 	int ret;
 
 	if (!(cpuid_ecx(1) & BIT(5))) {
@@ -406,6 +431,13 @@ static int vmx_hardware_setup(void)
 	ret = vmx_setup_ept_vpid();
 	if (ret)
 		return ret;
+	/*
+	 * VM exit clears IA32_DEBUGCTL (27.5.1), so a non-zero host value is
+	 * put back after each exit.  Every real VMX CPU has the MSR; Bochs
+	 * does not, and reading it there on each entry costs a #GP.
+	 */
+	c->debugctl = !rdmsrl_safe(MSR_IA32_DEBUGCTLMSR, &debugctl);
+	vmx_setup_preemption_timer(c);
 
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, c->cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, c->cr0_fixed1);
@@ -1370,7 +1402,7 @@ static void vmx_host_save(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	asm volatile("sldt %0" : "=r" (h->ldt));
 	store_idt(&h->idt);
 	get_debugreg(h->dr7, 7);
-	h->debugctl = get_debugctlmsr();
+	h->debugctl = vmx_config.debugctl ? get_debugctlmsr() : 0;
 
 	rdmsrl(MSR_FS_BASE, h->fs_base);
 	vmcs_write(HOST_FS_BASE, h->fs_base);
@@ -1478,6 +1510,8 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, g->interruptibility);
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, g->pending_dbg);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
+	if (vmx_config.preempt_ticks)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_config.preempt_ticks);
 	if (vmx->flush_tlb) {
 		vmx_flush_tlb(vmx);
 		vmx->flush_tlb = false;

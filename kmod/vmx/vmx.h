@@ -45,6 +45,7 @@
 #define PIN_EXT_INTR_EXITING		BIT(0)
 #define PIN_NMI_EXITING			BIT(3)
 #define PIN_VIRTUAL_NMIS		BIT(5)
+#define PIN_PREEMPTION_TIMER		BIT(6)
 
 /* Primary processor-based VM-execution controls (24.6.2, table 24-6) */
 #define CPU_INTR_WINDOW_EXITING		BIT(2)
@@ -145,6 +146,7 @@ enum vmcs_field {
 	GUEST_INTERRUPTIBILITY_INFO	= 0x4824,
 	GUEST_ACTIVITY_STATE		= 0x4826,
 	GUEST_SYSENTER_CS		= 0x482a,
+	VMX_PREEMPTION_TIMER_VALUE	= 0x482e,
 	HOST_IA32_SYSENTER_CS		= 0x4c00,
 	/* Natural-width fields (B.4) */
 	CR0_GUEST_HOST_MASK		= 0x6000,
@@ -256,6 +258,7 @@ enum vmx_seg_reg {
 #define EXIT_REASON_EPT_MISCONFIG	49
 #define EXIT_REASON_INVEPT		50
 #define EXIT_REASON_RDTSCP		51
+#define EXIT_REASON_PREEMPTION_TIMER	52
 #define EXIT_REASON_INVVPID		53
 #define EXIT_REASON_WBINVD		54
 #define EXIT_REASON_XSETBV		55
@@ -325,6 +328,8 @@ struct vmx_config {
 	bool ept_ad;			/* EPT accessed/dirty flags */
 	bool rdtscp;			/* "enable RDTSCP": TSC_AUX is switched */
 	bool xsaves;
+	bool debugctl;			/* the host has IA32_DEBUGCTL (Bochs: no) */
+	u32 preempt_ticks;		/* VMX-preemption timer per entry, 0: off */
 };
 extern struct vmx_config vmx_config;
 

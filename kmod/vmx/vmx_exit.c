@@ -387,6 +387,7 @@ typedef int (*vmx_exit_handler)(struct vireo_vcpu *vcpu);
 static const vmx_exit_handler vmx_exit_handlers[EXIT_REASON_MAX + 1] = {
 	[EXIT_REASON_EXCEPTION_NMI]	= vmx_exit_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTR]	= vmx_exit_host_intr,
+	[EXIT_REASON_PREEMPTION_TIMER]	= vmx_exit_host_intr,
 	[EXIT_REASON_TRIPLE_FAULT]	= vmx_exit_triple_fault,
 	[EXIT_REASON_INIT]		= vmx_exit_init_sipi,
 	[EXIT_REASON_SIPI]		= vmx_exit_init_sipi,
