@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Hardware exits the module does not handle reach user space as
- * VIREO_EXIT_UNKNOWN with the hardware exit code (nonzero): today the SVM
- * instructions a guest is not given (VMLOAD, VMSAVE).  RIP stays at
- * the instruction, so user space may emulate it.  Debug-register accesses
- * and MSRs used to be in this list: the module emulates them now (the
- * debug_registers test below and msr.c).
+ * VIREO_EXIT_UNKNOWN with the hardware exit code (nonzero): on SVM the SVM
+ * instructions a guest is not given (VMLOAD, VMSAVE), on VMX MONITOR and
+ * MWAIT (which SVM's TCG test VM would answer with #UD, as its CPU model
+ * has no MONITOR).  RIP stays at the instruction, so user space may
+ * emulate it.  Debug-register accesses and MSRs used to be in this list:
+ * the module emulates them now (the debug_registers test below and msr.c).
  */
 #include "vireo_test.h"
 
 /* SVM exit codes (APM vol. 2, appendix C). */
 #define SVM_EXIT_VMLOAD		0x82
 #define SVM_EXIT_VMSAVE		0x83
+/* VMX basic exit reasons (SDM vol. 3D, appendix C). */
+#define VMX_EXIT_MWAIT		36
+#define VMX_EXIT_MONITOR	39
 
 #define DR0_VALUE		0x0000000000401000ULL
 #define DR7_RESET		0x0000000000000400ULL
@@ -51,6 +55,21 @@ static void guest_vmsave(void)
 	GUEST_FAIL("VMSAVE did not exit");
 }
 
+static void guest_monitor(void)
+{
+	/* MONITOR (0f 01 c8): RAX the address, ECX extensions, EDX hints. */
+	asm volatile(".byte 0x0f, 0x01, 0xc8"
+		     : : "a"(GUEST_FREE_GPA), "c"(0), "d"(0) : "memory");
+	GUEST_FAIL("MONITOR did not exit");
+}
+
+static void guest_mwait(void)
+{
+	/* MWAIT (0f 01 c9): EAX hints, ECX extensions. */
+	asm volatile(".byte 0x0f, 0x01, 0xc9" : : "a"(0), "c"(0) : "memory");
+	GUEST_FAIL("MWAIT did not exit");
+}
+
 static uint64_t expect_unknown(struct __test_metadata *_metadata,
 			       void *guest_code)
 {
@@ -79,17 +98,24 @@ TEST(debug_registers_are_emulated)
 	vm_free(vm);
 }
 
-TEST(vmload_is_unknown)
+TEST(vmload_or_monitor_is_unknown)
 {
-	EXPECT_EQ(SVM_EXIT_VMLOAD, expect_unknown(_metadata, guest_vmload));
+	bool vmx = host_cpu_is_intel();
+
+	EXPECT_EQ(vmx ? VMX_EXIT_MONITOR : SVM_EXIT_VMLOAD,
+		  expect_unknown(_metadata, vmx ? guest_monitor : guest_vmload));
 }
 
-TEST(vmsave_is_unknown)
+TEST(vmsave_or_mwait_is_unknown)
 {
-	EXPECT_EQ(SVM_EXIT_VMSAVE, expect_unknown(_metadata, guest_vmsave));
+	bool vmx = host_cpu_is_intel();
+
+	EXPECT_EQ(vmx ? VMX_EXIT_MWAIT : SVM_EXIT_VMSAVE,
+		  expect_unknown(_metadata, vmx ? guest_mwait : guest_vmsave));
 }
 
 extern const char vmload_insn[], vmload_after[];
+extern const char monitor_insn[], monitor_after[];
 
 /*
  * VMLOAD (0f 01 da, three bytes): user space "emulates" it by moving RIP
@@ -105,6 +131,20 @@ static void __guest_code guest_vmload_emulated(void)
 		     ".globl vmload_after\n"
 		     "vmload_after:"
 		     : "+a"(v) : : "memory");
+	GUEST_ASSERT_EQ(v, VMLOAD_EMULATED);
+	GUEST_DONE();
+}
+
+/* The same with MONITOR (0f 01 c8, three bytes), for VMX. */
+static void __guest_code guest_monitor_emulated(void)
+{
+	uint64_t v = GUEST_FREE_GPA;
+
+	asm volatile(".globl monitor_insn\n"
+		     "monitor_insn: .byte 0x0f, 0x01, 0xc8\n"
+		     ".globl monitor_after\n"
+		     "monitor_after:"
+		     : "+a"(v) : "c"(0), "d"(0) : "memory");
 	GUEST_ASSERT_EQ(v, VMLOAD_EMULATED);
 	GUEST_DONE();
 }
@@ -136,13 +176,19 @@ TEST(unknown_exit_reexecutes_until_emulated)
 	struct vireo_regs regs;
 	struct vireo_vm *vm;
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_vmload_emulated);
+	bool vmx = host_cpu_is_intel();
+	const char *insn = vmx ? monitor_insn : vmload_insn;
+	const char *after = vmx ? monitor_after : vmload_after;
 
-	expect_stuck_at(_metadata, vcpu, SVM_EXIT_VMLOAD, vmload_insn, &regs);
-	/* Emulate: mark RAX, RIP past the 3-byte VMLOAD. */
-	ASSERT_EQ(3, vmload_after - vmload_insn);
+	vm = vm_create_with_one_vcpu(&vcpu, vmx ? guest_monitor_emulated :
+						  guest_vmload_emulated);
+
+	expect_stuck_at(_metadata, vcpu, vmx ? VMX_EXIT_MONITOR : SVM_EXIT_VMLOAD,
+			insn, &regs);
+	/* Emulate: mark RAX, RIP past the 3-byte instruction. */
+	ASSERT_EQ(3, after - insn);
 	regs.rax = VMLOAD_EMULATED;
-	regs.rip = (uint64_t)vmload_after;
+	regs.rip = (uint64_t)after;
 	vcpu_regs_set(vcpu, &regs);
 
 	vcpu_run_expect_done(vcpu);
