@@ -4,8 +4,14 @@
 #
 #   make [all]          build kmod/vireo.ko, daemon/ (vireod, vireoctl) and tests/
 #   make deps           install the Debian packages the build and the test VM need
-#   make check [T=name] deps, all, then the kselftest suite (or one test) in the
-#                       nested test VM; prints "N passed, N failed, N skipped"
+#   make check [T=name] deps, all, then the kselftest suite (or one test) on
+#                       both backends: SVM in the nested QEMU test VM (all
+#                       tests), then VMX under Bochs (its CI subset); prints
+#                       "N passed, N failed, N skipped" for SVM, then
+#                       "vmx: N passed, N failed, N skipped"; fails if either
+#                       run failed
+#   make check-svm [T=name]
+#                       only the SVM run of make check
 #   make demo           deps, all, then the demo in the test VM, on this terminal
 #   make vm-shell       an interactive shell in the test VM (debugging)
 #   make bench          deps, all, then the boot-time benchmark in the test VM:
@@ -43,7 +49,7 @@ T ?=
 TIMEOUT ?=
 VM_ARGS = $(if $(T),--test $(T)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: all module daemon tests deps check demo vm-shell bench check-vmx check-vmx-full clean
+.PHONY: all module daemon tests deps check check-svm demo vm-shell bench check-vmx check-vmx-full clean
 
 # One part after the other: the parts are parallel inside, and a tests build
 # may use what the daemon build produced.
@@ -69,6 +75,14 @@ deps:
 # deps can install the kernel headers, so the build runs in a fresh make that
 # looks for them again.
 check:
+	scripts/install-deps.sh
+	$(MAKE) all
+	rc=0; \
+	scripts/vm-run.sh --mode check $(VM_ARGS) || rc=1; \
+	scripts/bochs-run.sh --subset ci $(BOCHS_ARGS) || rc=1; \
+	exit $$rc
+
+check-svm:
 	scripts/install-deps.sh
 	$(MAKE) all
 	scripts/vm-run.sh --mode check $(VM_ARGS)
