@@ -205,3 +205,17 @@ int vireo_emulate_rdtscp(struct vireo_vcpu *vcpu)
 	vcpu->rip += 3;
 	return VIREO_RESUME;
 }
+
+/* Each PAT entry must be a defined memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
+bool vireo_pat_valid(u64 pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}

@@ -309,6 +309,7 @@ int vireo_msr_get(struct vireo_vcpu *vcpu, u32 index, u64 *value);
 int vireo_msr_set(struct vireo_vcpu *vcpu, u32 index, u64 value);
 int vireo_emulate_msr(struct vireo_vcpu *vcpu, bool write);
 int vireo_emulate_rdtscp(struct vireo_vcpu *vcpu);
+bool vireo_pat_valid(u64 pat);
 
 /* mem.c: guest memory */
 struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);

@@ -612,20 +612,6 @@ static int svm_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 	return -ENOENT;
 }
 
-/* Each PAT entry must be a defined memory type: 0, 1, 4, 5, 6 or 7. */
-static bool svm_pat_valid(u64 pat)
-{
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
 static int svm_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 {
 	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
@@ -642,7 +628,7 @@ static int svm_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 			  EFER_SVME_BIT;
 		return 0;
 	case MSR_IA32_CR_PAT:
-		if (!svm_pat_valid(value))
+		if (!vireo_pat_valid(value))
 			return -EINVAL;
 		s->g_pat = value;
 		return 0;

@@ -1585,20 +1585,6 @@ static int vmx_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 	return -ENOENT;
 }
 
-/* Each PAT entry must be a defined memory type: 0, 1, 4, 5, 6 or 7. */
-static bool vmx_pat_valid(u64 pat)
-{
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
 static int vmx_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1615,7 +1601,7 @@ static int vmx_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 		vmx->guest_dirty = true;
 		return 0;
 	case MSR_IA32_CR_PAT:
-		if (!vmx_pat_valid(value))
+		if (!vireo_pat_valid(value))
 			return -EINVAL;
 		g->pat = value;
 		vmx->guest_dirty = true;
