@@ -161,9 +161,9 @@ static void svm_dump_vmcb(struct vireo_vcpu *vcpu, const char *why)
 			    vcpu->vm->id, vcpu->id, why, v->control.exit_code,
 			    v->control.exit_info1, v->control.exit_info2,
 			    v->control.exit_int_info);
-	pr_warn_ratelimited(VIREO_LOG_PREFIX "  rip %#llx rsp %#llx rflags %#llx cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%#x/%#llx cpl %u\n",
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "  rip %#llx rsp %#llx rflags %#llx cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%#x/%#llx cpl %u\n",
 			    v->save.rip, v->save.rsp, v->save.rflags, v->save.cr0,
-			    v->save.cr3, v->save.cr4, v->save.efer,
+			    v->save.cr2, v->save.cr3, v->save.cr4, v->save.efer,
 			    v->save.cs.selector, v->save.cs.attrib, v->save.cs.base,
 			    v->save.cpl);
 }
