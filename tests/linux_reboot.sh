@@ -93,14 +93,33 @@ progress "initramfs built"
 mkfifo "$work/in"
 # Read-write, so that opening never blocks and vireod never sees EOF early.
 exec 3<>"$work/in"
-timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
-	--console-stdin <"$work/in" >"$work/out" 2>"$work/err" &
-vireod_pid=$!
+start_vireod() {
+	timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
+		--console-stdin <"$work/in" >"$work/out" 2>"$work/err" &
+	vireod_pid=$!
+}
+start_vireod
 
 # 1. Boot to the shell.
 # (The status is taken first: a $(...) in tap_result's arguments resets $?.)
 wait_count $BOOT_WAIT "$MARKER" 1
 st=$?
+# KNOWN BUG, not understood yet (docs/testing.md, "Known problems"): now
+# and then this first boot ends in a guest triple fault -- an interrupt
+# finds the IDT's page (cpu_entry_area) not present.  It is reported here
+# in full, then the boot is tried once more, so that the reboot path this
+# test is about stays covered; a second crash fails the test.
+if [ $st != 0 ] && grep -q 'SHUTDOWN exit' "$work/err"; then
+	tap_diag "KNOWN BUG: the first boot ended in a guest triple fault; vireod said:"
+	grep -a 'error:' "$work/err" | tap_diag_file
+	tap_diag "kernel log:"
+	kmsg_since | grep -i vireo | tail -n 5 | tap_diag_file
+	wait "$vireod_pid" 2>/dev/null
+	tap_diag "retrying the boot once"
+	start_vireod
+	wait_count $BOOT_WAIT "$MARKER" 1
+	st=$?
+fi
 tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $st
 progress "first init marker"
 [ $st = 0 ] || console_tail
