@@ -9,6 +9,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <asm/io.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
@@ -201,4 +202,63 @@ int vireo_gva_to_gpa(struct vireo_vcpu *vcpu, const struct vireo_paging *pg,
 		return -EFAULT;
 	*gpa = (pte & 0xfffff000ULL) | (gva & 0xfff);
 	return 0;
+}
+
+/*
+ * Log how @gva translates in long mode, level by level: each guest table's
+ * frame, the entry read from it through the module's own page, and whether
+ * the nested page table maps that frame to the same host page.  For crash
+ * reports (a triple fault on a not-present kernel address); mmu_lock is
+ * taken, so process context only.
+ */
+static void vireo_dump_translation(struct vireo_vcpu *vcpu,
+				   const struct vireo_paging *pg, u64 gva,
+				   const char *what)
+{
+	struct vireo_vm *vm = vcpu->vm;
+	u64 table = pg->cr3 & GPTE_ADDR_MASK;
+	int level;
+
+	if (!(pg->cr0 & X86_CR0_PG) || !(pg->efer & EFER_LMA))
+		return;
+	for (level = 4; level >= 1; level--) {
+		u64 gpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
+		struct page *page = vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false);
+		u64 tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
+		u64 host = page ? page_to_phys(page) : 0;
+		u64 pte = 0;
+
+		unsigned int nonzero = 0, i;
+
+		vireo_read_gpte(vm, gpa, 8, &pte);
+		if (page) {
+			const u64 *q = kmap_local_page(page);
+
+			for (i = 0; i < PAGE_SIZE / 8; i++)
+				nonzero += !!q[i];
+			kunmap_local(q);
+		}
+		pr_warn_ratelimited(VIREO_LOG_PREFIX "  %s %#llx level %d: entry at gpa %#llx = %#llx; nested map %#llx, module page %#llx%s (%u of 512 entries non-zero, refs %d, maps %d, flags %#lx)\n",
+				    what, gva, level, gpa, pte, tdp, host,
+				    tdp && (tdp & GPTE_ADDR_MASK) != host ?
+				    " MISMATCH" : "", nonzero,
+				    page ? page_count(page) : 0,
+				    page ? page_mapcount(page) : 0,
+				    page ? page->flags : 0);
+		if (!(pte & GPTE_PRESENT) || (level > 1 && (pte & GPTE_PS)))
+			return;
+		table = pte & GPTE_ADDR_MASK;
+	}
+}
+
+/* After a triple fault: how the guest's RIP and CR2 translate. */
+void vireo_dump_crash_translations(struct vireo_vcpu *vcpu)
+{
+	struct vireo_sregs sregs;
+	struct vireo_paging pg;
+
+	vireo_ops->get_paging(vcpu, &pg);
+	vireo_ops->get_sregs(vcpu, &sregs);
+	vireo_dump_translation(vcpu, &pg, vcpu->rip, "rip");
+	vireo_dump_translation(vcpu, &pg, sregs.cr2, "cr2");
 }

@@ -106,6 +106,30 @@ unlock:
 	return ret;
 }
 
+/*
+ * The last-level entry mapping @gpa, or 0 when none is there yet.  For
+ * diagnostics: it takes mmu_lock, so not from atomic context.
+ */
+u64 vireo_tdp_lookup(struct vireo_vm *vm, u64 gpa)
+{
+	u64 *table = page_address(vm->tdp_root);
+	u64 entry = 0;
+	int level;
+
+	mutex_lock(&vm->mmu_lock);
+	for (level = TDP_LEVELS; level >= 1; level--) {
+		entry = READ_ONCE(table[(gpa >> (12 + 9 * (level - 1))) & 511]);
+		if (!vireo_ops->tdp_present(entry)) {
+			entry = 0;
+			break;
+		}
+		if (level > 1)
+			table = phys_to_virt(entry & TDP_ADDR_MASK);
+	}
+	mutex_unlock(&vm->mmu_lock);
+	return entry;
+}
+
 static void vireo_tdp_free_level(struct vireo_vm *vm, u64 *table, int level)
 {
 	unsigned int i;

@@ -314,6 +314,7 @@ bool vireo_pat_valid(u64 pat);
 /* mem.c: guest memory */
 struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);
 int vireo_read_guest(struct vireo_vm *vm, u64 gpa, void *buf, size_t len);
+void vireo_dump_crash_translations(struct vireo_vcpu *vcpu);
 int vireo_gva_to_gpa(struct vireo_vcpu *vcpu, const struct vireo_paging *pg,
 		     u64 gva, u64 *gpa);
 void vireo_mem_free(struct vireo_vm *vm);
@@ -322,6 +323,7 @@ int vireo_mem_mmap(struct vireo_vm *vm, struct vm_area_struct *vma);
 /* tdp.c: nested page tables */
 int vireo_tdp_init(struct vireo_vm *vm);
 int vireo_tdp_map(struct vireo_vm *vm, u64 gpa);
+u64 vireo_tdp_lookup(struct vireo_vm *vm, u64 gpa);
 void vireo_tdp_free(struct vireo_vm *vm);
 
 /* emulate.c: exits common to every backend */

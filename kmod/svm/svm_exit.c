@@ -173,6 +173,7 @@ static int svm_exit_shutdown(struct vireo_vcpu *vcpu)
 	const struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 
 	svm_dump_vmcb(vcpu, "guest shutdown (triple fault), VM stopped");
+	vireo_dump_crash_translations(vcpu);
 	vireo_vm_set_state(vcpu->vm, VIREO_VM_STATE_CRASHED);
 	return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_SHUTDOWN, c->exit_code,
 				     c->exit_info1, c->exit_info2,

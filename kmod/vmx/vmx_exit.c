@@ -129,6 +129,7 @@ static int vmx_exit_triple_fault(struct vireo_vcpu *vcpu)
 	const struct vmx_exit_info *e = &to_vmx(vcpu)->exit;
 
 	vmx_dump(vcpu, "guest shutdown (triple fault), VM stopped");
+	vireo_dump_crash_translations(vcpu);
 	vireo_vm_set_state(vcpu->vm, VIREO_VM_STATE_CRASHED);
 	return vireo_exit_to_user_hw(vcpu, VIREO_EXIT_SHUTDOWN, e->reason,
 				     e->qualification, vmx_info2(e),
