@@ -288,7 +288,7 @@ static void lapic_deliver_one(struct vireo_vcpu *t, u32 mode, u8 vector,
 {
 	switch (mode) {
 	case LAPIC_DM_FIXED:
-	case LAPIC_DM_LOWEST:	/* every match gets it: no arbitration */
+	case LAPIC_DM_LOWEST:	/* already arbitrated: this is the one */
 		lapic_set_irq(t, vector, level);
 		break;
 	case LAPIC_DM_INIT:
@@ -306,10 +306,50 @@ static void lapic_deliver_one(struct vireo_vcpu *t, u32 mode, u8 vector,
 	}
 }
 
+/*
+ * Deliver to the vCPUs in @targets (a bit per vCPU id).  Lowest-priority
+ * delivery (SDM vol. 3A, 10.6.2.4) goes to one of them only: the one with
+ * the lowest processor priority, ties broken round-robin so that equal
+ * vCPUs share the load.  The targets' PPRs are read without their locks:
+ * a stale value only changes which vCPU is chosen.
+ */
+static void lapic_deliver_mask(struct vireo_vm *vm, u64 targets, u32 mode,
+			       u8 vector, bool level)
+{
+	u32 ppr[VIREO_MAX_VCPUS], best_ppr = U32_MAX, ties = 0, pick, i;
+
+	if (mode == LAPIC_DM_LOWEST && targets) {
+		for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+			if (!(targets & BIT_ULL(i)))
+				continue;
+			ppr[i] = lapic_ppr(READ_ONCE(vm->vcpus[i])->lapic) & 0xf0;
+			if (ppr[i] < best_ppr) {
+				best_ppr = ppr[i];
+				ties = 0;
+			}
+			ties += ppr[i] == best_ppr;
+		}
+		/* The next in turn among those at the lowest priority. */
+		pick = (u32)atomic_inc_return(&vm->lowest_prio_rr) % ties;
+		for (i = 0; i < VIREO_MAX_VCPUS; i++) {
+			if (!(targets & BIT_ULL(i)) || ppr[i] != best_ppr)
+				continue;
+			if (!pick--)
+				break;
+		}
+		targets = BIT_ULL(i);
+	}
+	for (i = 0; i < VIREO_MAX_VCPUS; i++)
+		if (targets & BIT_ULL(i))
+			lapic_deliver_one(READ_ONCE(vm->vcpus[i]), mode, vector,
+					  level);
+}
+
 /* An interrupt message from the I/O APIC (or an MSI, later). */
 void vireo_lapic_deliver(struct vireo_vm *vm, u32 dest, bool logical,
 			 u32 mode, u8 vector, bool level)
 {
+	u64 targets = 0;
 	u32 i;
 
 	for (i = 0; i < VIREO_MAX_VCPUS; i++) {
@@ -318,8 +358,9 @@ void vireo_lapic_deliver(struct vireo_vm *vm, u32 dest, bool logical,
 		if (t && t->lapic &&
 		    lapic_matches(t->lapic, dest, logical,
 				  t->msrs.apic_base & BIT_ULL(10)))
-			lapic_deliver_one(t, mode, vector, level);
+			targets |= BIT_ULL(i);
 	}
+	lapic_deliver_mask(vm, targets, mode, vector, level);
 }
 
 static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
@@ -327,6 +368,7 @@ static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 {
 	struct vireo_vm *vm = src->vcpu->vm;
 	u32 shorthand = LAPIC_ICR_SHORTHAND(icr);
+	u64 targets = 0;
 	u32 i;
 
 	/*
@@ -359,9 +401,10 @@ static void lapic_send_ipi(struct vireo_lapic *src, u32 icr, u32 dest,
 					    icr & LAPIC_ICR_LOGICAL, x2apic);
 		}
 		if (hit)
-			lapic_deliver_one(t, LAPIC_ICR_DELIVERY(icr), icr & 0xff,
-					  false);
+			targets |= BIT_ULL(i);
 	}
+	lapic_deliver_mask(vm, targets, LAPIC_ICR_DELIVERY(icr), icr & 0xff,
+			   false);
 }
 
 /* ------------------------------------------------------------------ */

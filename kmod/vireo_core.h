@@ -189,6 +189,7 @@ struct vireo_vm {
 	atomic64_t tdp_pages;
 
 	struct vireo_ioapic *ioapic;	/* irqchip VMs, immutable pointer */
+	atomic_t lowest_prio_rr;	/* lowest-priority delivery tie-break */
 	atomic_t state;			/* enum vireo_vm_state */
 	s64 tsc_offset;			/* initial guest TSC offset, immutable */
 	void *backend;

@@ -5,8 +5,10 @@
  * start-up IPI, and then it runs in real mode at vector << 12.  A fixed IPI
  * by physical destination wakes it from HLT; a SIPI to a vCPU that is not
  * waiting for one is ignored; an INIT sends a running vCPU back to
- * wait-for-SIPI with its LAPIC reset.  Each vCPU runs in its own thread
- * while the other one's RUN sleeps.
+ * wait-for-SIPI with its LAPIC reset; a lowest-priority IPI to both vCPUs
+ * reaches exactly one of them, the one with the lower task priority, and
+ * at equal priority both get their share.  Each vCPU runs in its own
+ * thread while the other one's RUN sleeps.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -25,9 +27,69 @@
 enum scenario {
 	WAKE_WITH_FIXED_IPI = 1,
 	INIT_AGAIN,
+	LOWEST_PRIORITY,
 };
 
 static uint64_t ap_ipis;
+
+/* Lowest priority: IPIs taken per APIC ID, and the AP's stop flag. */
+#define LOWEST_VECTOR		0x51
+#define LOWEST_WAIT_MS		10000
+static uint64_t lowest_hits[2];
+static uint64_t lowest_done;
+
+static void guest_lowest_handler(struct ex_regs *regs)
+{
+	uint32_t id = xapic_read_reg(APIC_ID) >> 24;
+
+	/* EOI first: once counted, this vCPU's PPR is back to its TPR. */
+	xapic_eoi();
+	if (id < 2)
+		WRITE_ONCE(lowest_hits[id], READ_ONCE(lowest_hits[id]) + 1);
+}
+
+static uint64_t lowest_total(void)
+{
+	return READ_ONCE(lowest_hits[0]) + READ_ONCE(lowest_hits[1]);
+}
+
+/*
+ * Flat logical model: the BSP is LDR bit 0, the AP bit 1.  Each IPI goes
+ * to both (destination 0x03); the next is sent once it has been taken, so
+ * none merges with one still pending in an IRR.
+ */
+static void lowest_send(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t before = lowest_total();
+
+		xapic_send_ipi(0x03, APIC_DEST_LOGICAL | APIC_DM_LOWEST |
+				     LOWEST_VECTOR);
+		GUEST_ASSERT(guest_wait_until(lowest_total() == before + 1,
+					      LOWEST_WAIT_MS));
+	}
+}
+
+static void guest_bsp_lowest(void)
+{
+	xapic_write_reg(APIC_DFR, 0xffffffff);
+	xapic_write_reg(APIC_LDR, 0x01 << 24);
+	sti();
+	/* BSP at task priority 4, the AP at 0: all four go to the AP. */
+	xapic_write_reg(APIC_TASKPRI, 0x40);
+	lowest_send(4);
+	GUEST_ASSERT_EQ(READ_ONCE(lowest_hits[0]), 0);
+	GUEST_ASSERT_EQ(READ_ONCE(lowest_hits[1]), 4);
+	/* Equal priorities: each vCPU gets some of the next eight. */
+	xapic_write_reg(APIC_TASKPRI, 0);
+	lowest_send(8);
+	GUEST_ASSERT_NE(READ_ONCE(lowest_hits[0]), 0);
+	GUEST_ASSERT_NE(READ_ONCE(lowest_hits[1]), 4);
+	WRITE_ONCE(lowest_done, 1);
+	xapic_send_ipi(AP_ID, APIC_DM_FIXED | AP_VECTOR);	/* wake-up */
+}
 
 static void guest_ap_handler(struct ex_regs *regs)
 {
@@ -49,6 +111,9 @@ static void guest_bsp(uint64_t scenario)
 	case INIT_AGAIN:
 		xapic_start_ap(AP_ID, SIPI_VECTOR_AGAIN);
 		break;
+	case LOWEST_PRIORITY:
+		guest_bsp_lowest();
+		break;
 	}
 	GUEST_SYNC(2);
 	GUEST_DONE();
@@ -69,6 +134,24 @@ static void guest_ap(void)
 	}
 	sti();
 	GUEST_ASSERT_EQ(READ_ONCE(ap_ipis), 1);
+	GUEST_DONE();
+}
+
+/* The AP for LOWEST_PRIORITY: LDR bit 1, TPR 0, halts until told to stop. */
+static void guest_ap_lowest(void)
+{
+	xapic_enable();
+	xapic_write_reg(APIC_DFR, 0xffffffff);
+	xapic_write_reg(APIC_LDR, 0x02 << 24);
+	xapic_write_reg(APIC_TASKPRI, 0);
+	GUEST_SYNC(1);
+	for (;;) {
+		cli();
+		if (READ_ONCE(lowest_done))
+			break;
+		safe_halt();
+	}
+	sti();
 	GUEST_DONE();
 }
 
@@ -132,6 +215,7 @@ static struct vireo_vm *smp_vm_create(struct vireo_vcpu **bsp,
 	vm_install_sipi_trampoline(vm, SIPI_VECTOR);
 	vm_install_sipi_trampoline(vm, SIPI_VECTOR_AGAIN);
 	vm_install_interrupt_handler(vm, AP_VECTOR, guest_ap_handler);
+	vm_install_interrupt_handler(vm, LOWEST_VECTOR, guest_lowest_handler);
 	return vm;
 }
 
@@ -250,6 +334,30 @@ TEST(init_sends_running_ap_back_to_wait_for_sipi)
 
 	vcpu_setup_long_mode(ap, guest_ap_after_init);
 	vcpu_run_expect_done(ap);
+	vcpu_run_expect_done(bsp);
+	vm_free(vm);
+}
+
+TEST(lowest_priority_ipi_reaches_one_vcpu)
+{
+	struct vireo_vcpu *bsp, *ap;
+	struct vcpu_runner runner;
+	struct vireo_vm *vm = smp_vm_create(&bsp, &ap, LOWEST_PRIORITY);
+	uint64_t *hits;
+
+	start_ap(_metadata, bsp, ap);
+	vcpu_setup_long_mode(ap, guest_ap_lowest);
+	vcpu_run_expect_sync(ap, 1);		/* LDR and TPR set */
+
+	runner_start(&runner, ap);
+	vcpu_run_expect_sync(bsp, 2);		/* all IPIs taken, AP told */
+	ASSERT_TRUE(runner_wait(&runner, WAKE_TIMEOUT_MS))
+		TH_LOG("vCPU 1 did not stop after the last IPI");
+	expect_ap_done(_metadata, ap);
+	hits = *guest_global(vm, lowest_hits);
+	TH_LOG("lowest-priority IPIs taken: BSP %lu, AP %lu",
+	       (unsigned long)hits[0], (unsigned long)hits[1]);
+	EXPECT_EQ(12, hits[0] + hits[1]);
 	vcpu_run_expect_done(bsp);
 	vm_free(vm);
 }
