@@ -13,34 +13,11 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/linux_guest.sh
 
-KO=kmod/vireo.ko
-VIREOD=daemon/vireod
-KERNEL=/boot/vmlinuz-$(uname -r)
 TIMEOUT=240
-MEM_MIB=256
 VCPUS=${VIREO_GUEST_VCPUS:-1}
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
-[ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
-[ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
-grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
-
-work=$(mktemp -d)
-loaded_here=0
-cleanup() {
-	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! vireo_loaded; then
-	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
-	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
-	loaded_here=1
-fi
-vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
-
-linux_guest_prepare "$work" linux $VCPUS vireo.poweroff=1
+linux_guest_setup
+linux_guest_prepare linux $VCPUS vireo.poweroff=1
 
 tap_plan 4
 kmsg_mark linux_boot

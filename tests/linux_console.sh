@@ -20,84 +20,21 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/linux_guest.sh
 
-KO=kmod/vireo.ko
-VIREOD=daemon/vireod
-VIREOCTL=daemon/vireoctl
-KERNEL=/boot/vmlinuz-$(uname -r)
 TIMEOUT=240		# vireod --timeout: the whole run
-BOOT_WAIT=180		# seconds to the init marker
-CMD_WAIT=30		# seconds for a typed command's output
-MEM_MIB=256
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
-[ -x "$VIREOD" ] || tap_skip_all "$VIREOD not built"
-[ -r "$KERNEL" ] || tap_skip_all "no $KERNEL to boot"
-grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
+linux_guest_setup
+linux_guest_prepare linux-console 1
 
-work=$(mktemp -d)
-loaded_here=0
-vireod_pid=
-daemon_pid=
-cleanup() {
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	exec 3>&- 2>/dev/null
-	if [ -n "$vireod_pid" ] && kill -0 "$vireod_pid" 2>/dev/null; then
-		kill -TERM "$vireod_pid" 2>/dev/null
-		wait "$vireod_pid" 2>/dev/null
-	fi
-	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! vireo_loaded; then
-	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
-	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
-	loaded_here=1
-fi
-vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
-
-linux_guest_prepare "$work" linux-console 1
-
-now() { date +%s.%N; }
-# The console with CRs removed (the guest's tty writes CRLF).
-console() { tr -d '\r' <"$work/out"; }
-# wait_line SECONDS ERE: until a console line matches ERE; prints the
-# host time it was seen.  Fails on time-out or when vireod has exited.
-wait_line() {
-	local deadline=$(($(date +%s) + $1))
-
-	while :; do
-		if console | grep -aEq -- "$2"; then
-			now
-			return 0
-		fi
-		kill -0 "$vireod_pid" 2>/dev/null || return 1
-		[ "$(date +%s)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-# type_line TEXT: types TEXT and Enter on the guest console.
-type_line() { printf '%s\n' "$1" >&3; }
-console_tail() {
-	tap_diag "last lines of the guest console:"
-	console | tail -n 30 | tap_diag_file
-}
+# wait_line SECONDS ERE: until a console line matches ERE; prints the host
+# time it was seen.  Fails on time-out or when vireod has exited.
+wait_line() { wait_count "$1" "$2" 1 && date +%s.%N; }
 
 tap_plan 8
 kmsg_mark linux_console
-mkfifo "$work/in"
-# Read-write, so that opening never blocks and vireod never sees EOF early.
-exec 3<>"$work/in"
-timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$work/linux.json" --timeout $TIMEOUT \
-	--console-stdin <"$work/in" >"$work/out" 2>"$work/err" &
-vireod_pid=$!
+linux_guest_start_console $TIMEOUT
 
 # 1. Boot to the shell.
-marker_t=$(wait_line $BOOT_WAIT '^VIREO-GUEST-INIT-OK ')
+marker_t=$(wait_line $BOOT_WAIT "$LINUX_MARKER")
 [ -n "$marker_t" ]
 tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $?
 [ -n "$marker_t" ] || console_tail
@@ -127,17 +64,7 @@ tap_result "guest uptime advances 1.8-3 s over sleep 2 (${guest_dt} s)" $?
 # 5-6. poweroff -f ends the VM cleanly.
 type_line 'poweroff -f'
 exec 3>&-
-rc=none
-deadline=$(($(date +%s) + CMD_WAIT))
-while [ "$(date +%s)" -lt "$deadline" ]; do
-	if ! kill -0 "$vireod_pid" 2>/dev/null; then
-		wait "$vireod_pid"
-		rc=$?
-		vireod_pid=
-		break
-	fi
-	sleep 0.1
-done
+linux_guest_wait_exit $CMD_WAIT
 [ "$rc" != none ]
 tap_result "vireod exits within ${CMD_WAIT} s of a typed poweroff -f" $?
 [ "$rc" = 0 ]
@@ -176,11 +103,5 @@ wait_for 10 sh -c "! kill -0 $daemon_pid 2>/dev/null"
 wait "$daemon_pid" 2>/dev/null
 daemon_pid=
 
-if [ $TAP_FAILED = 1 ]; then
-	console_tail
-	tap_diag "vireod log:"
-	tail -n 20 "$work/err" | tap_diag_file
-	tap_diag "kernel log since the boot started:"
-	kmsg_since | grep -i vireo | tail -n 30 | tap_diag_file
-fi
+[ $TAP_FAILED = 1 ] && linux_guest_report
 tap_done
