@@ -29,12 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! vireo_loaded; then
-	[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
-	insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
-	loaded_here=1
-fi
-vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+vireo_load_for_test "$KO"
 
 tap_plan 3
 kmsg_mark demo

@@ -119,6 +119,21 @@ static void guest_bsp(uint64_t scenario)
 	GUEST_DONE();
 }
 
+/*
+ * Sleep in HLT until an interrupt handler has set *@flag.  The flag is
+ * tested with IF=0 and sti;hlt closes the window, so no wake-up is missed.
+ */
+static void halt_until_set(uint64_t *flag)
+{
+	for (;;) {
+		cli();
+		if (READ_ONCE(*flag))
+			break;
+		safe_halt();
+	}
+	sti();
+}
+
 /* The AP in long mode: enable its LAPIC, then sleep until an IPI. */
 static void guest_ap(void)
 {
@@ -126,13 +141,7 @@ static void guest_ap(void)
 	GUEST_ASSERT_EQ(xapic_read_reg(APIC_ID), AP_ID << 24);
 	GUEST_ASSERT(!(rdmsr(MSR_IA32_APICBASE) & MSR_IA32_APICBASE_BSP));
 	GUEST_SYNC(1);
-	for (;;) {
-		cli();
-		if (READ_ONCE(ap_ipis))
-			break;
-		safe_halt();
-	}
-	sti();
+	halt_until_set(&ap_ipis);
 	GUEST_ASSERT_EQ(READ_ONCE(ap_ipis), 1);
 	GUEST_DONE();
 }
@@ -145,13 +154,7 @@ static void guest_ap_lowest(void)
 	xapic_write_reg(APIC_LDR, 0x02 << 24);
 	xapic_write_reg(APIC_TASKPRI, 0);
 	GUEST_SYNC(1);
-	for (;;) {
-		cli();
-		if (READ_ONCE(lowest_done))
-			break;
-		safe_halt();
-	}
-	sti();
+	halt_until_set(&lowest_done);
 	GUEST_DONE();
 }
 

@@ -47,12 +47,7 @@ linux_guest_setup() {
 
 	work=$(mktemp -d)
 	trap linux_guest_cleanup EXIT
-	if ! vireo_loaded; then
-		[ -f "$KO" ] || tap_skip_all "vireo not loaded and $KO not built"
-		insmod "$KO" || { echo "Bail out! insmod $KO failed"; exit 1; }
-		loaded_here=1
-	fi
-	vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+	vireo_load_for_test "$KO"
 }
 
 # linux_guest_prepare NAME VCPUS [CMDLINE-EXTRA]: builds $work/initrd.cpio.gz

@@ -71,3 +71,16 @@ vireo_wait_dev() {
 	mknod -m 600 /dev/vireo c "$major" "$minor" || return 1
 	echo "# created /dev/vireo ($major:$minor) by hand" >&2
 }
+
+# vireo_load_for_test KO: loads vireo.ko unless it is loaded (then sets
+# loaded_here=1, for the test's cleanup to unload it) and waits for
+# /dev/vireo.  Skips the test when the module is neither loaded nor built;
+# bails out when loading fails.
+vireo_load_for_test() {
+	if ! vireo_loaded; then
+		[ -f "$1" ] || tap_skip_all "vireo not loaded and $1 not built"
+		insmod "$1" || { echo "Bail out! insmod $1 failed"; exit 1; }
+		loaded_here=1
+	fi
+	vireo_wait_dev || { echo "Bail out! vireo is loaded but /dev/vireo is missing"; exit 1; }
+}
