@@ -209,7 +209,11 @@ add_program() {
 # rest of the basics, and does insmod/rmmod/lsmod and ip on purpose: kmod
 # and iproute2 would bring 6 MiB of libraries (libcrypto, libbpf, ...) for
 # loading one uncompressed module and setting lo up.
-host_programs=(bash
+# sh is Debian's (dash), not busybox: busybox sh runs its own applets before
+# anything on PATH, so a #!/bin/sh script (mk-guest-initramfs.sh) got
+# busybox cpio, which has no --reproducible, and the Linux guests an empty
+# initramfs.
+host_programs=(bash sh
 	cat chmod cp cut date dirname basename env head id ln ls mkdir mkfifo
 	mktemp mv nproc od readlink rm seq sha256sum sleep sort stat stty tail
 	tee timeout touch tr uname wc
@@ -327,6 +331,18 @@ say "initramfs $(du -k "$iso/isolinux/initrd.gz" | cut -f1) KiB ($(du -sk "$root
 # - clearcpuid=aperfmperf: Bochs advertises APERF/MPERF but has no such
 #   MSRs; the kernel reads them on every tick and Bochs logs an error each
 #   time.
+# - tsc_early_khz=ips/1000: Bochs' TSC and local APIC timer both count one
+#   tick per emulated instruction (ips per emulated second), but
+#   corei7_skylake_x declares a 3.5 GHz TSC and a 23.97 MHz crystal in CPUID
+#   0x15/0x16. Linux believed both, and the TSC-deadline timer is off (SKX
+#   microcode erratum, Bochs reports revision 0): the one-shot LAPIC timer,
+#   programmed from the crystal, fired about 146 times early, and each early
+#   interrupt was taken, found nothing expired and re-armed the timer. Cheap
+#   on its own; with a Vireo guest running, every one of them is a VM exit
+#   and a re-entry (about 20 k instructions), which left the Linux guest of
+#   linux_boot almost no time at all (35 minutes without a result). Told the
+#   real TSC rate, Linux skips the CPUID-derived APIC period, calibrates the
+#   LAPIC timer against the PIT, and its clock follows emulated time.
 # - no panic=-1: Bochs has no -no-reboot; a reboot would boot the CD again,
 #   so a panic halts, and the time-out or the missing end marker reports it.
 # shellcheck disable=SC2054 # commas belong to the values
@@ -334,6 +350,7 @@ append=(
 	console=ttyS0,115200
 	loglevel=5 log_buf_len=16M
 	"clearcpuid=${VIREO_BOCHS_CLEARCPUID:-avx512f,aperfmperf}"
+	"tsc_early_khz=$((ips / 1000))"
 	sysctl.kernel.hung_task_timeout_secs=60
 	rcupdate.rcu_cpu_stall_timeout=120
 	watchdog_thresh=30
