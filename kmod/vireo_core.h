@@ -47,6 +47,7 @@ enum vireo_stat {
 	VIREO_STAT_IRQ_INJECTED,	/* interrupts delivered by the LAPIC */
 	VIREO_STAT_HALT_SLEEP,		/* HLT slept in the kernel */
 	VIREO_STAT_NMI_INJECTED,	/* NMIs delivered into the guest */
+	VIREO_STAT_HOST_STATE_IN_VMCB,	/* #VMEXIT left host state as guest's */
 	VIREO_STAT_MAX
 };
 

@@ -29,6 +29,9 @@ boot_guest() {
 	took=$(($(date +%s) - start))
 }
 boot_guest
+if ! grep -a -q 'VIREO-GUEST-INIT-OK' "$work/out" && linux_guest_crashed "$work/err"; then
+	boot_guest
+fi
 # Linux gives an AP 10 s to call in; on a test VM starved of host CPU
 # (seen once with two test VMs sharing the 2 host cores) that can run out.
 # One retry, reported, so a real AP start-up bug still fails twice.

@@ -39,18 +39,8 @@ linux_guest_start_console $TIMEOUT
 # (The status is taken first: a $(...) in tap_result's arguments resets $?.)
 wait_count $BOOT_WAIT "$LINUX_MARKER" 1
 st=$?
-# KNOWN BUG, not understood yet (docs/testing.md, "Known problems"): now
-# and then this first boot ends in a guest triple fault -- an interrupt
-# finds the IDT's page (cpu_entry_area) not present.  It is reported here
-# in full, then the boot is tried once more, so that the reboot path this
-# test is about stays covered; a second crash fails the test.
-if [ $st != 0 ] && grep -q 'SHUTDOWN exit' "$work/err"; then
-	tap_diag "KNOWN BUG: the first boot ended in a guest triple fault; vireod said:"
-	grep -a 'error:' "$work/err" | tap_diag_file
-	tap_diag "kernel log:"
-	kmsg_since | grep -i vireo | tail -n 5 | tap_diag_file
+if [ $st != 0 ] && linux_guest_crashed "$work/err"; then
 	wait "$vireod_pid" 2>/dev/null
-	tap_diag "retrying the boot once"
 	linux_guest_start_console $TIMEOUT
 	wait_count $BOOT_WAIT "$LINUX_MARKER" 1
 	st=$?

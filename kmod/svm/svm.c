@@ -7,6 +7,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <asm/fpu/api.h>
 #include <asm/io.h>
@@ -531,6 +532,39 @@ static void svm_inject_interrupt(struct vireo_vcpu *vcpu)
 	c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
 }
 
+/*
+ * True when the VMCB's guest save area holds this host thread's own state
+ * (its CR3 and a stack pointer inside its kernel stack) after #VMEXIT: no
+ * guest can have both, so the processor wrote the host state where the
+ * guest's belongs.  Seen under QEMU's TCG (the nested test VM) about once
+ * in 20-40 Linux boots; the next entry would run the guest on the host's
+ * RIP, RSP and CR3 and end in a triple fault.
+ */
+static bool svm_save_is_host_state(const struct vmcb_save *s)
+{
+	unsigned long stack = (unsigned long)task_stack_page(current);
+
+	return (s->cr3 & CR3_ADDR_MASK) == (__read_cr3() & CR3_ADDR_MASK) &&
+	       s->rsp - stack < THREAD_SIZE;
+}
+
+static void svm_report_host_state(struct vireo_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb *v = svm->vmcb;
+
+	vireo_count(vcpu, VIREO_STAT_HOST_STATE_IN_VMCB);
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: the VMCB guest save area holds host state after #VMEXIT: exit_code %#llx info1 %#llx info2 %#llx int_info %#llx int_state %#llx; entry on cpu %d (now %d) with rip %#llx rflags %#llx cr3 %#llx event_inj %#llx, asid %u tlb_control %u int_ctl %#llx\n",
+			    vcpu->vm->id, vcpu->id, v->control.exit_code,
+			    v->control.exit_info1, v->control.exit_info2,
+			    v->control.exit_int_info, v->control.int_state,
+			    svm->entry_cpu, smp_processor_id(),
+			    svm->entry_save.rip, svm->entry_save.rflags,
+			    svm->entry_save.cr3, svm->entry_event_inj,
+			    v->control.asid, v->control.tlb_control,
+			    v->control.int_ctl);
+}
+
 static int svm_run(struct vireo_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -577,11 +611,17 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	svm_inject_interrupt(vcpu);
 	local_irq_enable();
 
+	svm->entry_save = vmcb->save;
+	svm->entry_event_inj = vmcb->control.event_inj;
+	svm->entry_cpu = smp_processor_id();
 	svm_enter_guest(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
 
 	local_irq_disable();
 	asm volatile("stgi" ::: "memory");
 	local_irq_enable();
+
+	if (unlikely(svm_save_is_host_state(&vmcb->save)))
+		svm_report_host_state(vcpu);
 
 	vireo_fpu_exit(vcpu);
 	kernel_fpu_end();

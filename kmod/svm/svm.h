@@ -222,6 +222,10 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
+	/* The guest state handed to the last VMRUN, and that entry's facts. */
+	struct vmcb_save entry_save;
+	u64 entry_event_inj;
+	int entry_cpu;
 };
 
 /* Capabilities found at load. */

@@ -90,12 +90,20 @@ console_tail() {
 }
 
 # wait_count SECONDS ERE N: until N console lines match ERE.  Fails on
-# time-out or when vireod has exited.
+# time-out or when vireod has exited.  On success, the Nth line appeared
+# between the host times WAIT_AFTER and WAIT_SEEN (the poll before, and
+# the poll that saw it): polling is slow on a loaded or emulated host.
 wait_count() {
-	local deadline=$(($(date +%s) + $1))
+	local deadline=$(($(date +%s) + $1)) now
 
+	WAIT_AFTER=$(date +%s.%N)
 	while :; do
-		[ "$(console | grep -acE -- "$2")" -ge "$3" ] && return 0
+		now=$(date +%s.%N)
+		if [ "$(console | grep -acE -- "$2")" -ge "$3" ]; then
+			WAIT_SEEN=$(date +%s.%N)
+			return 0
+		fi
+		WAIT_AFTER=$now
 		kill -0 "$vireod_pid" 2>/dev/null || return 1
 		[ "$(date +%s)" -ge "$deadline" ] && return 1
 		sleep 0.05
@@ -127,4 +135,18 @@ linux_guest_report() {
 	tail -n 20 "$work/err" | tap_diag_file
 	tap_diag "kernel log since the boot started:"
 	kmsg_since | grep -i vireo | tail -n 30 | tap_diag_file
+}
+
+# linux_guest_crashed LOG: true when vireod's log LOG shows the guest ended
+# in a triple fault, after reporting it in full as a KNOWN BUG diagnostic.
+# The Linux-guest tests boot once more when the first boot ends this way:
+# a rare guest crash not understood yet (docs/testing.md, "Known problems")
+# should not hide what the test is about; a second crash fails the test.
+linux_guest_crashed() {
+	grep -q 'SHUTDOWN exit' "$1" || return 1
+	tap_diag "KNOWN BUG: the guest ended in a triple fault; vireod said:"
+	grep -a 'error:' "$1" | tap_diag_file
+	tap_diag "kernel log:"
+	kmsg_since | grep -i vireo | tail -n 12 | tap_diag_file
+	tap_diag "retrying the boot once"
 }
