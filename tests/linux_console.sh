@@ -27,19 +27,9 @@ linux_guest_prepare linux-console 1
 
 tap_plan 8
 kmsg_mark linux_console
-linux_guest_start_console $TIMEOUT
 
 # 1. Boot to the shell.
-wait_count $BOOT_WAIT "$LINUX_MARKER" 1
-st=$?
-if [ $st != 0 ] && linux_guest_crashed "$work/err"; then
-	wait "$vireod_pid" 2>/dev/null
-	linux_guest_start_console $TIMEOUT
-	wait_count $BOOT_WAIT "$LINUX_MARKER" 1
-	st=$?
-fi
-tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $st
-[ $st = 0 ] || console_tail
+linux_guest_boot_to_shell $TIMEOUT
 # The shell prints its prompt once it has started; give it a moment.
 sleep 1
 

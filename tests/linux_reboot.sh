@@ -33,21 +33,10 @@ progress() { tap_diag "$(($(date +%s) - t0)) s: $*"; }
 tap_plan 5
 kmsg_mark linux_reboot
 progress "initramfs built"
-linux_guest_start_console $TIMEOUT
 
 # 1. Boot to the shell.
-# (The status is taken first: a $(...) in tap_result's arguments resets $?.)
-wait_count $BOOT_WAIT "$LINUX_MARKER" 1
-st=$?
-if [ $st != 0 ] && linux_guest_crashed "$work/err"; then
-	wait "$vireod_pid" 2>/dev/null
-	linux_guest_start_console $TIMEOUT
-	wait_count $BOOT_WAIT "$LINUX_MARKER" 1
-	st=$?
-fi
-tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $st
+linux_guest_boot_to_shell $TIMEOUT
 progress "first init marker"
-[ $st = 0 ] || console_tail
 # The shell prints its prompt once it has started; give it a moment.
 sleep 1
 

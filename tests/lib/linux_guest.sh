@@ -150,3 +150,24 @@ linux_guest_crashed() {
 	kmsg_since | grep -i vireo | tail -n 12 | tap_diag_file
 	tap_diag "retrying the boot once"
 }
+
+# linux_guest_boot_to_shell TIMEOUT: starts the console guest
+# (linux_guest_start_console TIMEOUT), waits for its init marker -- once
+# more after a known crash (linux_guest_crashed) -- and reports the result
+# as one TAP check.  Returns that check's status.
+linux_guest_boot_to_shell() {
+	local st
+
+	linux_guest_start_console "$1"
+	wait_count $BOOT_WAIT "$LINUX_MARKER" 1
+	st=$?
+	if [ $st != 0 ] && linux_guest_crashed "$work/err"; then
+		wait "$vireod_pid" 2>/dev/null
+		linux_guest_start_console "$1"
+		wait_count $BOOT_WAIT "$LINUX_MARKER" 1
+		st=$?
+	fi
+	tap_result "the guest reaches its /init shell (marker: $(console | grep -a -m1 -o 'VIREO-GUEST-INIT-OK.*'))" $st
+	[ $st = 0 ] || console_tail
+	return $st
+}
