@@ -226,9 +226,8 @@ static void vireo_dump_translation(struct vireo_vcpu *vcpu,
 		struct page *page = vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false);
 		u64 tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
 		u64 host = page ? page_to_phys(page) : 0;
-		u64 pte = 0;
-
 		unsigned int nonzero = 0, i;
+		u64 pte = 0;
 
 		vireo_read_gpte(vm, gpa, 8, &pte);
 		if (page) {

@@ -45,8 +45,11 @@ int vireo_tdp_init(struct vireo_vm *vm)
  */
 #define VIREO_TDP_FAULT_AROUND	16
 
-/* The last-level table for @gpa, created as needed.  Caller holds mmu_lock. */
-static u64 *vireo_tdp_leaf_table(struct vireo_vm *vm, u64 gpa)
+/*
+ * The last-level table for @gpa; missing tables are created when @alloc,
+ * else NULL is returned.  Caller holds mmu_lock.
+ */
+static u64 *vireo_tdp_leaf_table(struct vireo_vm *vm, u64 gpa, bool alloc)
 {
 	u64 *table = page_address(vm->tdp_root);
 	struct page *table_page;
@@ -56,6 +59,8 @@ static u64 *vireo_tdp_leaf_table(struct vireo_vm *vm, u64 gpa)
 		unsigned int idx = (gpa >> (12 + 9 * (level - 1))) & 511;
 
 		if (!vireo_ops->tdp_present(table[idx])) {
+			if (!alloc)
+				return NULL;
 			table_page = vireo_tdp_alloc_table(vm);
 			if (!table_page)
 				return NULL;
@@ -89,7 +94,7 @@ int vireo_tdp_map(struct vireo_vm *vm, u64 gpa)
 
 	mutex_lock(&vm->mmu_lock);
 	/* The block is 64 KiB aligned, so one last-level table holds it. */
-	table = vireo_tdp_leaf_table(vm, (u64)first << PAGE_SHIFT);
+	table = vireo_tdp_leaf_table(vm, (u64)first << PAGE_SHIFT, true);
 	if (!table) {
 		ret = -ENOMEM;
 		goto unlock;
@@ -112,22 +117,14 @@ unlock:
  */
 u64 vireo_tdp_lookup(struct vireo_vm *vm, u64 gpa)
 {
-	u64 *table = page_address(vm->tdp_root);
-	u64 entry = 0;
-	int level;
+	u64 *table, entry = 0;
 
 	mutex_lock(&vm->mmu_lock);
-	for (level = TDP_LEVELS; level >= 1; level--) {
-		entry = READ_ONCE(table[(gpa >> (12 + 9 * (level - 1))) & 511]);
-		if (!vireo_ops->tdp_present(entry)) {
-			entry = 0;
-			break;
-		}
-		if (level > 1)
-			table = phys_to_virt(entry & TDP_ADDR_MASK);
-	}
+	table = vireo_tdp_leaf_table(vm, gpa, false);
+	if (table)
+		entry = READ_ONCE(table[(gpa >> PAGE_SHIFT) & 511]);
 	mutex_unlock(&vm->mmu_lock);
-	return entry;
+	return vireo_ops->tdp_present(entry) ? entry : 0;
 }
 
 static void vireo_tdp_free_level(struct vireo_vm *vm, u64 *table, int level)

@@ -544,8 +544,8 @@ static bool svm_save_is_host_state(const struct vmcb_save *s)
 {
 	unsigned long stack = (unsigned long)task_stack_page(current);
 
-	return (s->cr3 & CR3_ADDR_MASK) == (__read_cr3() & CR3_ADDR_MASK) &&
-	       s->rsp - stack < THREAD_SIZE;
+	return s->rsp - stack < THREAD_SIZE &&
+	       (s->cr3 & CR3_ADDR_MASK) == (__read_cr3() & CR3_ADDR_MASK);
 }
 
 static void svm_report_host_state(struct vireo_vcpu *vcpu)
@@ -559,8 +559,8 @@ static void svm_report_host_state(struct vireo_vcpu *vcpu)
 			    v->control.exit_info1, v->control.exit_info2,
 			    v->control.exit_int_info, v->control.int_state,
 			    svm->entry_cpu, smp_processor_id(),
-			    svm->entry_save.rip, svm->entry_save.rflags,
-			    svm->entry_save.cr3, svm->entry_event_inj,
+			    svm->entry_rip, svm->entry_rflags,
+			    svm->entry_cr3, svm->entry_event_inj,
 			    v->control.asid, v->control.tlb_control,
 			    v->control.int_ctl);
 }
@@ -611,7 +611,9 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	svm_inject_interrupt(vcpu);
 	local_irq_enable();
 
-	svm->entry_save = vmcb->save;
+	svm->entry_rip = vmcb->save.rip;
+	svm->entry_rflags = vmcb->save.rflags;
+	svm->entry_cr3 = vmcb->save.cr3;
 	svm->entry_event_inj = vmcb->control.event_inj;
 	svm->entry_cpu = smp_processor_id();
 	svm_enter_guest(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);

@@ -222,9 +222,8 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
-	/* The guest state handed to the last VMRUN, and that entry's facts. */
-	struct vmcb_save entry_save;
-	u64 entry_event_inj;
+	/* What the last VMRUN was given, for svm_report_host_state(). */
+	u64 entry_rip, entry_rflags, entry_cr3, entry_event_inj;
 	int entry_cpu;
 };
 
