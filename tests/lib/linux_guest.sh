@@ -89,6 +89,8 @@ console_tail() {
 	console | tail -n 30 | tap_diag_file
 }
 
+vireod_gone() { ! kill -0 "$vireod_pid" 2>/dev/null; }
+
 # wait_count SECONDS ERE N: until N console lines match ERE.  Fails on
 # time-out or when vireod has exited.  On success, the Nth line appeared
 # between the host times WAIT_AFTER and WAIT_SEEN (the poll before, and
@@ -104,7 +106,7 @@ wait_count() {
 			return 0
 		fi
 		WAIT_AFTER=$now
-		kill -0 "$vireod_pid" 2>/dev/null || return 1
+		vireod_gone && return 1
 		[ "$(date +%s)" -ge "$deadline" ] && return 1
 		sleep 0.05
 	done
@@ -113,18 +115,11 @@ wait_count() {
 # linux_guest_wait_exit SECONDS: waits that long at most for vireod to end
 # (after a typed poweroff -f); sets rc to its exit status, or to "none".
 linux_guest_wait_exit() {
-	local deadline=$(($(date +%s) + $1))
-
 	rc=none
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		if ! kill -0 "$vireod_pid" 2>/dev/null; then
-			wait "$vireod_pid"
-			rc=$?
-			vireod_pid=
-			return
-		fi
-		sleep 0.1
-	done
+	wait_for "$1" vireod_gone || return 0
+	wait "$vireod_pid"
+	rc=$?
+	vireod_pid=
 }
 
 # linux_guest_report: what a failed test leaves for the reader: the end of
