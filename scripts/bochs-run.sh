@@ -62,18 +62,18 @@ SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr lapic_timer lapic_ipi lapic_smp halt_sleep ioapic
 nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state demo_greeting
-linux_boot"
+linux_boot kvm_conflict"
 # Everything that can run on VMX. Left out, because they do not touch the
 # backend and need what the initramfs does not carry (QEMU, make, the
 # daemon's test tree, ASan): daemon_unit and host/decode, which the QEMU run
-# covers; kvm_conflict, which is about kvm_amd (run_tests.sh skips it on an
-# Intel CPU anyway). --tests can still name them.
+# covers. --tests can still name them.
 SUBSET_FULL="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr lapic_timer lapic_ipi lapic_smp halt_sleep ioapic
 nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state module_load
 demo_greeting
-linux_boot linux_boot_smp linux_boot_smp4 linux_console linux_reboot"
+linux_boot linux_boot_smp linux_boot_smp4 linux_console linux_reboot
+kvm_conflict"
 
 subset=ci
 tests=
@@ -276,9 +276,28 @@ for t in $tests; do
 		cp "$repo/tests/$t.sh" "$proj/tests/$t.sh"
 	fi
 done
-# The helper module_load runs (tests/Makefile's HELPERS).
-if [ -f "$repo/tests/build/vm_holder" ]; then
-	strip --strip-debug -o "$proj/tests/build/vm_holder" "$repo/tests/build/vm_holder"
+# The helpers module_load and kvm_conflict run (tests/Makefile's HELPERS).
+for f in vm_holder kvm_holder; do
+	[ ! -f "$repo/tests/build/$f" ] ||
+		strip --strip-debug -o "$proj/tests/build/$f" "$repo/tests/build/$f"
+done
+# kvm_conflict loads kvm_intel (busybox modprobe, from a modules.dep of
+# these three lines of Debian's).
+if [[ " $tests " == *" kvm_conflict "* ]]; then
+	moddir=/lib/modules/$kver
+	kvm_mods="kernel/arch/x86/kvm/kvm.ko kernel/arch/x86/kvm/kvm-intel.ko
+		  kernel/virt/lib/irqbypass.ko"
+	for m in $kvm_mods; do
+		[ -f "$moddir/$m" ] || die "$moddir/$m not found (kvm_conflict needs it)"
+		mkdir -p "$(dirname "$root$moddir/$m")"
+		cp "$moddir/$m" "$root$moddir/$m"
+	done
+	grep -E "^kernel/(arch/x86/kvm/kvm(-intel)?|virt/lib/irqbypass)\.ko:" \
+		"$moddir/modules.dep" >"$root$moddir/modules.dep" ||
+		die "$moddir/modules.dep has no KVM lines"
+	# Its last check runs a guest with hlt_exit, chosen or not.
+	[ ! -f "$repo/tests/build/hlt_exit" ] ||
+		strip --strip-debug -o "$proj/tests/build/hlt_exit" "$repo/tests/build/hlt_exit"
 fi
 if [ -d "$repo/tests/host/build" ] && [[ " $tests " == *" host/decode "* ]]; then
 	mkdir -p "$proj/tests/host"

@@ -1,56 +1,63 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vireo and kvm_amd both own SVM; only one may use it at a time.
+# vireo and KVM (kvm_amd on SVM, kvm_intel on VMX) both own the hardware;
+# only one may use it at a time.
 #
-# On Linux 6.1, kvm_amd sets EFER.SVME only while a KVM VM exists, so the
-# test starts a paused QEMU/KVM VM first; vireo.ko must then refuse to load
-# with a "vireo:" line in the kernel log.  Once that VM is gone and kvm_amd
-# unloaded, vireo loads again; and with vireo loaded, QEMU/KVM must fail to
-# create a VM while vireo keeps working.
+# On Linux 6.1, KVM turns SVM/VMX on in every CPU only while a KVM VM exists
+# (EFER.SVME, or CR4.VMXE and VMXON), so the test first creates one
+# (tests/helpers/kvm_holder: KVM_CREATE_VM, then wait); vireo.ko must then
+# refuse to load with a "vireo:" line in the kernel log.  Once that VM is
+# gone and KVM unloaded, vireo loads again; and with vireo loaded, KVM must
+# fail to create a VM while vireo keeps working.
 #
 # Run as root from the repository root, last in the suite: it unloads
-# vireo and loads kvm_amd.  It restores the modules to the state it found.
+# vireo and loads KVM.  It restores the modules to the state it found.
 
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
 
 KO=kmod/vireo.ko
-QEMU=$(command -v qemu-system-x86_64)
-QEMU_ARGS="-enable-kvm -S -display none -monitor none -serial none
-	   -nodefaults -no-user-config -m 64"
+HOLDER=tests/build/kvm_holder
 SMOKE=tests/build/hlt_exit
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
 [ -f "$KO" ] || tap_skip_all "$KO not built"
-[ -n "$QEMU" ] || tap_skip_all "qemu-system-x86_64 not installed"
-grep -qw svm /proc/cpuinfo || tap_skip_all "no SVM: the conflict is with kvm_amd"
-modprobe -n kvm_amd >/dev/null 2>&1 || tap_skip_all "kvm_amd not available"
+[ -x "$HOLDER" ] || tap_skip_all "$HOLDER not built"
+if grep -qw svm /proc/cpuinfo; then
+	KVM_MOD=kvm_amd HW=SVM
+elif grep -qw vmx /proc/cpuinfo; then
+	KVM_MOD=kvm_intel HW=VMX
+else
+	tap_skip_all "neither SVM nor VMX in /proc/cpuinfo"
+fi
+# -D: the dependencies, as kmod's and busybox's modprobe both take it.
+modprobe -D "$KVM_MOD" >/dev/null 2>&1 || tap_skip_all "$KVM_MOD not available"
 
 mod_loaded() { [ -d "/sys/module/$1" ]; }
-vireo_was=0; kvm_amd_was=0; kvm_was=0
+vireo_was=0; kvm_mod_was=0; kvm_was=0
 mod_loaded vireo && vireo_was=1
-mod_loaded kvm_amd && kvm_amd_was=1
+mod_loaded "$KVM_MOD" && kvm_mod_was=1
 mod_loaded kvm && kvm_was=1
-qemu_pid=
+holder_pid=
 out=$(mktemp)
 
-stop_qemu() {
-	if [ -n "$qemu_pid" ]; then
-		kill "$qemu_pid" 2>/dev/null
-		wait "$qemu_pid" 2>/dev/null
-		qemu_pid=
+stop_holder() {
+	if [ -n "$holder_pid" ]; then
+		kill "$holder_pid" 2>/dev/null
+		wait "$holder_pid" 2>/dev/null
+		holder_pid=
 	fi
 }
 
 unload_kvm() {
-	[ $kvm_amd_was = 0 ] && mod_loaded kvm_amd && wait_for 10 rmmod kvm_amd 2>/dev/null
+	[ $kvm_mod_was = 0 ] && mod_loaded "$KVM_MOD" && wait_for 10 rmmod "$KVM_MOD" 2>/dev/null
 	[ $kvm_was = 0 ] && mod_loaded kvm && wait_for 10 rmmod kvm 2>/dev/null
-	! { [ $kvm_amd_was = 0 ] && mod_loaded kvm_amd; }
+	! { [ $kvm_mod_was = 0 ] && mod_loaded "$KVM_MOD"; }
 }
 
 cleanup() {
-	stop_qemu
+	stop_holder
 	if [ $vireo_was = 0 ] && mod_loaded vireo; then
 		wait_for 5 rmmod vireo 2>/dev/null
 	fi
@@ -62,15 +69,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The process has created its KVM VM once it holds an anon_inode:kvm-vm fd.
-qemu_has_kvm_vm() {
-	local fd
-	for fd in /proc/"$qemu_pid"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:kvm-vm" ] && return 0
-	done
-	return 1
+# kvm_holder prints "ready" once its KVM VM exists, or why not and exits.
+holder_ready() { grep -qx ready "$out"; }
+holder_done() { holder_ready || ! kill -0 "$holder_pid" 2>/dev/null; }
+start_holder() {
+	: >"$out"
+	"$HOLDER" >"$out" 2>&1 &
+	holder_pid=$!
+	wait_for 30 holder_done
 }
-qemu_gone() { ! kill -0 "$qemu_pid" 2>/dev/null; }
 
 tap_plan 7
 
@@ -79,29 +86,27 @@ if mod_loaded vireo && ! rmmod vireo; then
 	exit 1
 fi
 
-# 1: a KVM VM owns SVM
-modprobe kvm_amd
-# shellcheck disable=SC2086
-"$QEMU" $QEMU_ARGS >"$out" 2>&1 &
-qemu_pid=$!
-wait_for 60 qemu_has_kvm_vm
+# 1: a KVM VM owns the hardware
+modprobe "$KVM_MOD" 2>"$out" || tap_diag "modprobe $KVM_MOD: $(cat "$out")"
+start_holder
+holder_ready
 res=$?
-tap_result "a paused QEMU/KVM VM is running (kvm_amd owns SVM)" $res
+tap_result "a KVM VM exists ($KVM_MOD owns $HW)" $res
 [ $res -ne 0 ] && tap_diag_file "$out"
 
 # 2-3: vireo refuses, and says so
 kmsg_mark refuse
 if [ $res -ne 0 ]; then
-	tap_skip "insmod vireo.ko fails while KVM uses SVM" "no KVM VM"
+	tap_skip "insmod vireo.ko fails while KVM uses $HW" "no KVM VM"
 	tap_skip "the refusal is logged as 'vireo: ...'" "no KVM VM"
 else
 	if insmod "$KO" 2>"$out"; then
-		tap_not_ok "insmod vireo.ko fails while KVM uses SVM"
+		tap_not_ok "insmod vireo.ko fails while KVM uses $HW"
 		rmmod vireo
 	else
 		tap_diag "insmod: $(cat "$out")"
 		! mod_loaded vireo
-		tap_result "insmod vireo.ko fails while KVM uses SVM" $?
+		tap_result "insmod vireo.ko fails while KVM uses $HW" $?
 	fi
 	refusal=$(kmsg_since | sed 's/^\[[^]]*\] *//' | grep '^vireo:')
 	[ -n "$refusal" ]
@@ -110,43 +115,39 @@ else
 fi
 
 # 4: back to vireo once KVM lets go
-stop_qemu
+stop_holder
 unload_kvm
 res=$?
-[ $res -eq 0 ] || tap_diag "could not unload kvm_amd"
+[ $res -eq 0 ] || tap_diag "could not unload $KVM_MOD"
 if [ $res -eq 0 ] && insmod "$KO" 2>"$out" && vireo_wait_dev; then
-	tap_ok "vireo loads once the KVM VM is gone and kvm_amd unloaded"
+	tap_ok "vireo loads once the KVM VM is gone and $KVM_MOD unloaded"
 else
 	tap_diag "insmod: $(cat "$out")"
-	tap_not_ok "vireo loads once the KVM VM is gone and kvm_amd unloaded"
+	tap_not_ok "vireo loads once the KVM VM is gone and $KVM_MOD unloaded"
 fi
 
 # 5-6: with vireo loaded, KVM cannot create a VM
 if ! mod_loaded vireo; then
-	tap_skip "QEMU/KVM fails to create a VM while vireo is loaded" "vireo not loaded"
-	tap_skip "QEMU/KVM did not get a VM" "vireo not loaded"
+	tap_skip "KVM_CREATE_VM fails while vireo is loaded" "vireo not loaded"
+	tap_skip "the failure is KVM's refusal (EBUSY)" "vireo not loaded"
 else
-	if ! modprobe kvm_amd 2>"$out"; then
-		tap_diag "kvm_amd does not even load: $(cat "$out")"
+	if ! modprobe "$KVM_MOD" 2>"$out"; then
+		tap_diag "$KVM_MOD does not even load: $(cat "$out")"
 	fi
-	# shellcheck disable=SC2086
-	"$QEMU" $QEMU_ARGS >"$out" 2>&1 &
-	qemu_pid=$!
-	if wait_for 60 qemu_gone; then
-		wait "$qemu_pid"
+	start_holder
+	if holder_ready; then
+		stop_holder
+		tap_not_ok "KVM_CREATE_VM fails while vireo is loaded"
+		tap_skip "the failure is KVM's refusal (EBUSY)" "KVM got a VM"
+	else
+		wait "$holder_pid"
 		rc=$?
-		qemu_pid=
-		tap_diag "qemu exit status $rc:"
+		holder_pid=
 		tap_diag_file "$out"
 		[ $rc -ne 0 ]
-		tap_result "QEMU/KVM fails to create a VM while vireo is loaded" $?
-		tap_ok "QEMU/KVM did not get a VM"
-	else
-		res=0
-		qemu_has_kvm_vm && res=1
-		stop_qemu
-		tap_not_ok "QEMU/KVM fails to create a VM while vireo is loaded (still running after 60 s)"
-		tap_result "QEMU/KVM did not get a VM" $res
+		tap_result "KVM_CREATE_VM fails while vireo is loaded" $?
+		grep -q "KVM_CREATE_VM: Device or resource busy" "$out"
+		tap_result "the failure is KVM's refusal (EBUSY)" $?
 	fi
 fi
 

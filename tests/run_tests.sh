@@ -23,8 +23,7 @@
 # and unloaded at the end ("vireo_unload" is then the last test: a module
 # that cannot be unloaded has leaked a reference).  Shell tests that need
 # another module state set it up themselves and restore it; kvm_conflict
-# always runs last.  SVM-only tests (SVM_ONLY) skip, with the reason, on a
-# CPU that has VMX and no SVM.  Each program has a time limit (timeout(1)).
+# always runs last.  Each program has a time limit (timeout(1)).
 # After a failure, the kernel log lines about vireo are printed on stderr.  A
 # "vireo-tests: P passed, F failed, S skipped" line closes the run on
 # stderr.  Exit status: 0 if nothing failed.
@@ -42,8 +41,6 @@ declare -A TIMEOUT=([vm_leak]=500 [module_load]=300 [kvm_conflict]=400
 		    [linux_boot]=300 [linux_boot_smp]=300 [linux_boot_smp4]=300
 		    [linux_console]=300
 		    [linux_reboot]=300)
-# Tests of something only AMD's side has (kvm_conflict: kvm_amd).
-SVM_ONLY=" kvm_conflict "
 
 bail() {
 	echo "TAP version 13"
@@ -83,8 +80,6 @@ for want in $wanted; do
 	cut -d' ' -f1 "$LIST" | grep -qxF -- "$want" || bail "no test called '$want' in $LIST"
 done
 [ ${#names[@]} -gt 0 ] || bail "no test to run in $LIST"
-vmx_only_cpu=0
-grep -qw vmx /proc/cpuinfo && ! grep -qw svm /proc/cpuinfo && vmx_only_cpu=1
 
 ulimit -c 0
 # Nested kselftest programs then leave out their own "TAP version 13".
@@ -140,10 +135,6 @@ for i in "${!names[@]}"; do
 		cmd=("$BUILD/$name")
 	else
 		cmd=(bash "tests/$name.sh")
-	fi
-	if [ $vmx_only_cpu = 1 ] && [[ "$SVM_ONLY" == *" $name "* ]]; then
-		report skip "$name" "SVM only; this CPU has VMX"
-		continue
 	fi
 	if [ "$kind" = c ] && [ -n "$module_error" ] && [ "$name" != lib_selftest ]; then
 		report not_ok "$name" "vireo.ko did not load"
