@@ -116,7 +116,7 @@ static int vm_create_on_module(struct vm *vm, const struct module_handle *module
 			 vm->config.name, strerror(errno));
 		tsc_khz = 0;
 	}
-	policy = cpuid_policy_build(cpuid_host, (uint32_t)tsc_khz);
+	policy = cpuid_policy_build(cpuid_host, cpuid_host_xcr0(), (uint32_t)tsc_khz);
 	if (!policy) {
 		errinfo_set(e, ERR_GENERIC, "out of memory");
 		return -1;

@@ -11,8 +11,14 @@
 #include "vireo_core.h"
 
 #define INSN_MAX_LEN	15
+#define CPUID_1_ECX_XSAVE	BIT(26)
+#define CPUID_1_ECX_OSXSAVE	BIT(27)
 
-int vireo_emulate_cpuid(struct vireo_vcpu *vcpu)
+/*
+ * CPUID from the VM's policy, with the per-vCPU parts filled in: @osxsave
+ * is the guest's CR4.OSXSAVE.
+ */
+int vireo_emulate_cpuid(struct vireo_vcpu *vcpu, bool osxsave)
 {
 	struct vireo_vm *vm = vcpu->vm;
 	u32 function = vcpu->regs[VCPU_RAX];
@@ -44,12 +50,20 @@ int vireo_emulate_cpuid(struct vireo_vcpu *vcpu)
 	 * The policy is per VM; the APIC ID in it is per vCPU (SDM vol. 2A
 	 * CPUID leaves 01h EBX[31:24], 0Bh/1Fh EDX; APM vol. 3 8000_001Eh EAX).
 	 */
-	if (match && function == 1)
+	if (match && function == 1) {
 		out[1] = (out[1] & 0x00ffffff) | (vcpu->id << 24);
-	else if (match && (function == 0xb || function == 0x1f))
+		/* OSXSAVE mirrors CR4.OSXSAVE where XSAVE is offered. */
+		out[2] &= ~CPUID_1_ECX_OSXSAVE;
+		if (osxsave && (out[2] & CPUID_1_ECX_XSAVE))
+			out[2] |= CPUID_1_ECX_OSXSAVE;
+	} else if (match && function == 0xd && index == 0) {
+		/* EBX: the area size for the XCR0 the guest has set. */
+		out[1] = vireo_xsave_size(vcpu->xcr0);
+	} else if (match && (function == 0xb || function == 0x1f)) {
 		out[3] = vcpu->id;
-	else if (match && function == 0x8000001e)
+	} else if (match && function == 0x8000001e) {
 		out[0] = vcpu->id;
+	}
 
 	/* CPUID writes all four registers, zero-extended (SDM vol. 2A). */
 	vcpu->regs[VCPU_RAX] = out[0];

@@ -8,19 +8,151 @@
  * see is loaded from the vCPU's area first, so a guest never reads what an
  * earlier task left in the registers.
  *
- * With XSAVE the whole state enabled in the host's XCR0 is switched (XCR0
- * itself is the host's: XSETBV is intercepted, so the guest cannot change
- * it); without XSAVE, FXSAVE/FXRSTOR cover x87 and SSE.  SDM vol. 1, 13.
+ * With XSAVE the whole state enabled in the host's XCR0 is switched;
+ * without XSAVE, FXSAVE/FXRSTOR cover x87 and SSE.  SDM vol. 1, 13.
+ *
+ * XCR0: XSETBV always exits (VMX) or is intercepted (SVM) and lands in
+ * vireo_emulate_xsetbv(), which keeps the guest's value in vcpu->xcr0.
+ * The hardware XCR0 is the guest's only from just before the entry to
+ * just after the exit, and only while it matters: the guest has XSAVE on
+ * (CR4.OSXSAVE) and wants another value than the host's.  The area above
+ * is always saved and restored under the host's XCR0, so components the
+ * guest has turned off keep what they held.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
 #include <asm/processor.h>
+#include <asm/traps.h>
 
 #include "vireo_core.h"
 
 #define XSAVE_HDR_OFFSET	512
 #define XFEATURE_X87_SSE	0x3ULL
+#define XSAVE_LEGACY_SIZE	576	/* legacy area and header */
+
+/*
+ * The XCR0 components a guest may enable: x87, SSE, AVX and the AVX-512
+ * triple (opmask, ZMM_Hi256, Hi16_ZMM), as far as the host has enabled
+ * them.  Not offered: MPX (deprecated), PKRU (would need CR4.PKE and the
+ * PKRU switch), AMX and the supervisor components (IA32_XSS).
+ */
+#define VIREO_XCR0_OFFERED	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
+				 XFEATURE_MASK_YMM | XFEATURE_MASK_AVX512)
+
+u64 vireo_xcr0_offered(void)
+{
+	u64 mask;
+
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE))
+		return XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
+	mask = xgetbv(XCR_XFEATURE_ENABLED_MASK) & VIREO_XCR0_OFFERED;
+	if ((mask & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
+		mask &= ~XFEATURE_MASK_AVX512;
+	return mask;
+}
+
+/*
+ * The checks XSETBV makes on the value for XCR0 (SDM vol. 2C, XSETBV;
+ * vol. 1, 13.3): x87 set, AVX only with SSE, the AVX-512 triple all or
+ * nothing and only with AVX, nothing outside what is offered.
+ */
+static bool vireo_xcr0_valid(u64 xcr0)
+{
+	if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~vireo_xcr0_offered()))
+		return false;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return false;
+	if ((xcr0 & XFEATURE_MASK_AVX512) &&
+	    ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	     !(xcr0 & XFEATURE_MASK_YMM)))
+		return false;
+	return true;
+}
+
+/*
+ * XSETBV (0f 01 d1) from the guest: #UD without CR4.OSXSAVE, #GP(0) at
+ * CPL > 0, for an XCR other than 0 or a value XSETBV refuses; else XCR0
+ * takes the value and RIP moves past the instruction.
+ */
+int vireo_emulate_xsetbv(struct vireo_vcpu *vcpu, bool osxsave,
+			 unsigned int cpl)
+{
+	u64 value = (u32)vcpu->regs[VCPU_RAX] |
+		    ((u64)(u32)vcpu->regs[VCPU_RDX] << 32);
+
+	if (!osxsave) {
+		vireo_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+		return VIREO_RESUME;
+	}
+	if (cpl || (u32)vcpu->regs[VCPU_RCX] != 0 || !vireo_xcr0_valid(value)) {
+		vireo_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return VIREO_RESUME;
+	}
+	vcpu->xcr0 = value;
+	vcpu->rip += 3;
+	return VIREO_RESUME;
+}
+
+/*
+ * CPUID.(EAX=0DH,ECX=0):EBX, the XSAVE area size for the guest's XCR0
+ * (standard format): the end of the highest enabled component.
+ */
+u32 vireo_xsave_size(u64 xcr0)
+{
+	u32 size = XSAVE_LEGACY_SIZE, eax, ebx, ecx, edx;
+	unsigned int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		size = max(size, ebx + eax);	/* offset + size */
+	}
+	return size;
+}
+
+/*
+ * With interrupts off, right before the entry: load the guest's XCR0 if
+ * the guest can see it (CR4.OSXSAVE) and it differs from the host's.
+ * Returns the host's XCR0 for vireo_xcr0_exit(), or 0 when the guest
+ * cannot see XCR0.
+ */
+u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu, bool osxsave)
+{
+	u64 host;
+
+	if (!osxsave || !boot_cpu_has(X86_FEATURE_OSXSAVE))
+		return 0;
+	host = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	if (vcpu->xcr0 != host)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	return host;
+}
+
+/*
+ * Right after the exit, interrupts still off: the host's XCR0 again,
+ * whatever the guest did.  XSETBV exits on VMX and is intercepted on SVM,
+ * but QEMU's TCG does not implement the SVM intercept: there the guest's
+ * XSETBV changes the hardware XCR0 directly (with the CPU's own checks),
+ * which is then taken as the guest's value here.
+ */
+void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host)
+{
+	u64 now;
+
+	if (!host)
+		return;
+	now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	if (unlikely(now != vcpu->xcr0)) {
+		pr_warn_once(VIREO_LOG_PREFIX "vm %u vcpu %u: XCR0 changed from %#llx to %#llx without an XSETBV exit (is the XSETBV intercept emulated?)\n",
+			     vcpu->vm->id, vcpu->id, vcpu->xcr0, now);
+		vcpu->xcr0 = now;
+	}
+	if (now != host)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host);
+}
 
 static unsigned int vireo_fpu_size(void)
 {
@@ -52,6 +184,7 @@ int vireo_fpu_init(struct vireo_vcpu *vcpu)
 		*(u64 *)((u8 *)fx + XSAVE_HDR_OFFSET) = XFEATURE_X87_SSE;
 	}
 	vcpu->guest_fpu = fx;
+	vcpu->xcr0 = XFEATURE_MASK_FP;	/* after RESET; INIT keeps it (9.1.1) */
 	return 0;
 }
 

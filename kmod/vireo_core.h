@@ -139,6 +139,7 @@ struct vireo_vcpu {
 	/* Guest FPU/SIMD state (XSAVE or FXSAVE layout), see fpu.c. */
 	struct fxregs_state *guest_fpu;
 	unsigned int guest_fpu_order;
+	u64 xcr0;			/* the guest's XCR0 (under mutex) */
 
 	/* Interrupts (irqchip VMs): the LAPIC, activity and requests. */
 	struct vireo_lapic *lapic;	/* NULL without VIREO_VM_FLAG_IRQCHIP */
@@ -283,6 +284,12 @@ int vireo_fpu_init(struct vireo_vcpu *vcpu);
 void vireo_fpu_free(struct vireo_vcpu *vcpu);
 void vireo_fpu_enter(struct vireo_vcpu *vcpu);
 void vireo_fpu_exit(struct vireo_vcpu *vcpu);
+u64 vireo_xcr0_offered(void);
+int vireo_emulate_xsetbv(struct vireo_vcpu *vcpu, bool osxsave,
+			 unsigned int cpl);
+u32 vireo_xsave_size(u64 xcr0);
+u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu, bool osxsave);
+void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host);
 
 /* lapic.c */
 int vireo_lapic_create(struct vireo_vcpu *vcpu);
@@ -329,7 +336,7 @@ u64 vireo_tdp_lookup(struct vireo_vm *vm, u64 gpa);
 void vireo_tdp_free(struct vireo_vm *vm);
 
 /* emulate.c: exits common to every backend */
-int vireo_emulate_cpuid(struct vireo_vcpu *vcpu);
+int vireo_emulate_cpuid(struct vireo_vcpu *vcpu, bool osxsave);
 int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
 		     unsigned long next_rip);
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa);

@@ -8,6 +8,12 @@
  * VIREO_RUN as they went in, although the guest loaded its values in
  * between.
  *
+ * With AVX on the host, the guest can also turn XSAVE on and choose its
+ * XCR0: XSETBV is checked as the CPU checks it, the XCR0 the guest chose
+ * is the one in force while it runs (AVX is #UD under XCR0 = x87|SSE),
+ * CPUID shows OSXSAVE and the XSAVE size of that XCR0, and the guest's YMM
+ * registers survive exits as the XMM ones do.
+ *
  * The host half keeps its values in the registers across the RUN system
  * call itself (a raw SYSCALL in one asm block), so nothing in libc can
  * save or reload them behind the test's back.  Linux preserves every
@@ -174,15 +180,41 @@ static void host_fpu_fill(struct host_fpu *h, unsigned int round)
 	h->mxcsr = HOST_MXCSR;
 }
 
+/*
+ * The host registers came back from VIREO_RUN as they went in; else
+ * describe the first difference in @why.
+ */
+static bool host_fpu_kept(const struct host_fpu *in, const struct host_fpu *out,
+			  bool avx, char *why, size_t len)
+{
+	unsigned int i, lanes = avx ? 4 : 2;
+
+	for (i = 0; i < 16 * lanes; i++) {
+		if (in->reg[i / lanes][i % lanes] != out->reg[i / lanes][i % lanes]) {
+			snprintf(why, len, "host %s%u lane %u: 0x%llx became 0x%llx",
+				 avx ? "ymm" : "xmm", i / lanes, i % lanes,
+				 (unsigned long long)in->reg[i / lanes][i % lanes],
+				 (unsigned long long)out->reg[i / lanes][i % lanes]);
+			return false;
+		}
+	}
+	if (in->fcw != out->fcw || in->mxcsr != out->mxcsr) {
+		snprintf(why, len, "host FCW 0x%x -> 0x%x, MXCSR 0x%x -> 0x%x",
+			 in->fcw, out->fcw, in->mxcsr, out->mxcsr);
+		return false;
+	}
+	return true;
+}
+
 TEST(fpu_switched_between_host_and_guest)
 {
 	struct host_fpu in, out;
 	struct vireo_vcpu *vcpu;
-	unsigned int i, r, lanes;
 	struct vireo_vm *vm;
 	bool avx = host_has_avx();
+	char why[160];
+	unsigned int r;
 
-	lanes = avx ? 4 : 2;
 	if (!avx)
 		TH_LOG("no AVX in this process: the host half checks XMM, not YMM");
 
@@ -195,18 +227,163 @@ TEST(fpu_switched_between_host_and_guest)
 		}
 		TEST_ASSERT_EXIT_REASON(vcpu, VIREO_EXIT_IO);
 		ASSERT_EQ(FPU_PORT, vcpu->run->io.port);
-
-		for (i = 0; i < 16 * lanes; i++) {
-			ASSERT_EQ(in.reg[i / lanes][i % lanes], out.reg[i / lanes][i % lanes]) {
-				TH_LOG("host %s%u lane %u changed across VIREO_RUN (round %u)",
-				       avx ? "ymm" : "xmm", i / lanes, i % lanes, r);
-			}
+		ASSERT_TRUE(host_fpu_kept(&in, &out, avx, why, sizeof(why))) {
+			TH_LOG("round %u: %s", r, why);
 		}
-		ASSERT_EQ(in.fcw, out.fcw);
-		ASSERT_EQ(in.mxcsr, out.mxcsr);
 	}
 	/* The guest checks its own registers after the last exit. */
 	vcpu_run_expect_done(vcpu);
+	vm_free(vm);
+}
+
+/* ---- XSAVE and AVX in the guest ---------------------------------------- */
+
+#define X86_CR4_OSXSAVE		(1ULL << 18)
+#define CPUID_1_ECX_XSAVE	(1u << 26)
+#define CPUID_1_ECX_OSXSAVE	(1u << 27)
+#define CPUID_1_ECX_AVX		(1u << 28)
+#define XSAVE_SIZE_X87_SSE	576	/* legacy area and header */
+#define XSAVE_SIZE_AVX		832	/* AVX state at 576, 256 bytes */
+
+static const struct vireo_cpuid_entry xsave_policy[] = {
+	{ .function = 0x0, .eax = 0xd },
+	{ .function = 0x1, .ecx = CPUID_1_ECX_XSAVE | CPUID_1_ECX_AVX },
+	{ .function = 0xd, .index = 0, .flags = VIREO_CPUID_FLAG_SIGNIFICANT_INDEX,
+	  .eax = 0x7, .ecx = XSAVE_SIZE_AVX },
+};
+
+static const uint64_t guest_ymm_in[16][4] __attribute__((aligned(32))) = {
+#define Y(i) { 0x1000 + (i), 0x2000 + (i), 0x3000 + (i), 0x4000 + (i) }
+	Y(0), Y(1), Y(2), Y(3), Y(4), Y(5), Y(6), Y(7),
+	Y(8), Y(9), Y(10), Y(11), Y(12), Y(13), Y(14), Y(15)
+#undef Y
+};
+static uint64_t guest_ymm_out[16][4] __attribute__((aligned(32)));
+
+/* XSETBV that returns the vector of the exception it raised (0 if none). */
+static inline uint8_t xsetbv_safe(uint32_t xcr, uint64_t value)
+{
+	register uint64_t vector asm("r9");
+	register uint64_t error asm("r10");
+
+	asm volatile(GUEST_ASM_SAFE("xsetbv")
+		     : "=&r"(vector), "=&r"(error)
+		     : "c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+		     : "memory");
+	return vector;
+}
+
+static inline uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | ((uint64_t)hi << 32);
+}
+
+/* An AVX instruction; returns the vector it raised (0 if none). */
+static inline uint8_t avx_safe(void)
+{
+	register uint64_t vector asm("r9");
+	register uint64_t error asm("r10");
+
+	asm volatile(GUEST_ASM_SAFE("vpxor %%ymm0, %%ymm0, %%ymm0")
+		     : "=&r"(vector), "=&r"(error) : : "memory");
+	return vector;
+}
+
+static void __guest_code guest_xsave(void)
+{
+	uint64_t cr4;
+	unsigned int i, j;
+
+	/* XSAVE off (CR4.OSXSAVE clear): XSETBV is #UD, CPUID says so. */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 3), UD_VECTOR);
+	GUEST_ASSERT(!(cpuid(1, 0).ecx & CPUID_1_ECX_OSXSAVE));
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | X86_CR4_OSXSAVE) : "memory");
+	GUEST_ASSERT(cpuid(1, 0).ecx & CPUID_1_ECX_OSXSAVE);
+	GUEST_ASSERT_EQ(xgetbv0(), 1);		/* XCR0 after RESET */
+	GUEST_ASSERT_EQ(cpuid(0xd, 0).ebx, XSAVE_SIZE_X87_SSE);
+
+	/* Values XSETBV refuses, and XCR1: #GP(0), XCR0 unchanged. */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 0), GP_VECTOR);		/* no x87 */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 5), GP_VECTOR);		/* AVX without SSE */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 0xb), GP_VECTOR);	/* MPX: not offered */
+	GUEST_ASSERT_EQ(xsetbv_safe(1, 3), GP_VECTOR);
+	GUEST_ASSERT_EQ(xgetbv0(), 1);
+
+	/* x87 and SSE only: the guest's XCR0 is in force, AVX is #UD. */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 3), 0);
+	GUEST_ASSERT_EQ(xgetbv0(), 3);
+	GUEST_ASSERT_EQ(avx_safe(), UD_VECTOR);
+	GUEST_SYNC(1);
+	GUEST_ASSERT_EQ(xgetbv0(), 3);
+	GUEST_ASSERT_EQ(avx_safe(), UD_VECTOR);
+
+	/* AVX on: YMM survives exits. */
+	GUEST_ASSERT_EQ(xsetbv_safe(0, 7), 0);
+	GUEST_ASSERT_EQ(cpuid(0xd, 0).ebx, XSAVE_SIZE_AVX);
+	asm volatile(XMM_ALL(YMM_LOAD, [in])
+		     "mov %[n], %%ecx\n"
+		     "1:\n\t"
+		     "outb %%al, %[port]\n\t"
+		     "dec %%ecx\n\t"
+		     "jnz 1b\n\t"
+		     XMM_ALL(YMM_STORE, [out])
+		     "vzeroupper"
+		     : : [in] "r"(guest_ymm_in), [out] "r"(guest_ymm_out),
+		       [n] "i"(NR_EXITS), [port] "i"(FPU_PORT), "a"(0)
+		     : "rcx", "memory", "cc");
+	for (i = 0; i < 16; i++)
+		for (j = 0; j < 4; j++)
+			GUEST_ASSERT_EQ(guest_ymm_out[i][j], guest_ymm_in[i][j]);
+	GUEST_DONE();
+}
+
+TEST(guest_xcr0_and_avx_state)
+{
+	struct host_fpu in, out;
+	struct vireo_vcpu *vcpu;
+	struct vireo_vm *vm;
+	unsigned int r, syncs = 0, outs = 0;
+	struct ucall uc;
+	char why[160];
+	uint64_t cmd;
+
+	if (!host_has_avx())
+		SKIP(return, "the host has no AVX (XCR0 without YMM): only x87/SSE to switch");
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_xsave);
+	vm_set_cpuid(vm, xsave_policy, ARRAY_SIZE(xsave_policy));
+	for (r = 0; r < 4 * NR_EXITS; r++) {
+		host_fpu_fill(&in, r);
+		memset(&out, 0, sizeof(out));
+		ASSERT_EQ(0, run_holding_host_fpu(vcpu->fd, true, &in, &out)) {
+			TH_LOG("VIREO_RUN, round %u", r);
+		}
+		ASSERT_TRUE(host_fpu_kept(&in, &out, true, why, sizeof(why))) {
+			TH_LOG("round %u: %s", r, why);
+		}
+		cmd = get_ucall(vcpu, &uc);
+		if (cmd == UCALL_ASSERT)
+			REPORT_GUEST_ASSERT(vm, &uc);
+		if (cmd == UCALL_UNHANDLED)
+			report_guest_unhandled(&uc, __FILE__, __LINE__);
+		if (cmd == UCALL_DONE)
+			break;
+		if (cmd == UCALL_SYNC) {
+			syncs++;
+			continue;
+		}
+		TEST_ASSERT_EXIT_REASON(vcpu, VIREO_EXIT_IO);
+		ASSERT_EQ(FPU_PORT, vcpu->run->io.port);
+		outs++;
+	}
+	EXPECT_EQ(UCALL_DONE, cmd);
+	EXPECT_EQ(1, syncs);
+	EXPECT_EQ(NR_EXITS, outs);
 	vm_free(vm);
 }
 

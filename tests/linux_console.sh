@@ -25,7 +25,7 @@ TIMEOUT=240		# vireod --timeout: the whole run
 linux_guest_setup
 linux_guest_prepare linux-console 1
 
-tap_plan 8
+tap_plan 9
 kmsg_mark linux_console
 
 # 1. Boot to the shell.
@@ -59,7 +59,20 @@ tap_result "guest sleep 2 takes 1.5-6 s of host time (${host_dt} s)" $?
 awk -v d="$guest_dt" 'BEGIN { exit !(d != "none" && d >= 1.8 && d <= 3) }'
 tap_result "guest uptime advances 1.8-3 s over sleep 2 (${guest_dt} s)" $?
 
-# 5-6. poweroff -f ends the VM cleanly.
+# 5. XSAVE for the guest: with AVX in the test VM's CPU, the guest kernel
+#    enables it (CPUID leaf 1/0xD and XSETBV through the module) and finds
+#    CPUID's XSAVE sizes consistent with its own (no "XSAVE consistency
+#    problem" warning).
+want=0
+grep -qw avx /proc/cpuinfo && want=1
+type_line 'echo "FPU $(grep -c -w avx /proc/cpuinfo) $(dmesg | grep -c "XSAVE consistency")"; dmesg | grep "x86/fpu: Enabled"'
+wait_count $CMD_WAIT '^FPU [0-9]+ [0-9]+' 1
+fpu=$(console | sed -n 's/^FPU \([0-9]*\) \([0-9]*\).*/\1 \2/p' | head -n 1)
+console | grep -a 'x86/fpu: Enabled' | tail -n 1 | tap_diag_file
+[ "$fpu" = "$want 0" ]
+tap_result "the guest has AVX iff the host has (want $want) and consistent XSAVE sizes (avx, problems: ${fpu:-none})" $?
+
+# 6-7. poweroff -f ends the VM cleanly.
 type_line 'poweroff -f'
 exec 3>&-
 linux_guest_wait_exit $CMD_WAIT
@@ -68,7 +81,7 @@ tap_result "vireod exits within ${CMD_WAIT} s of a typed poweroff -f" $?
 [ "$rc" = 0 ]
 tap_result "the guest powers off and vireod exits with status 0 (status $rc)" $?
 
-# 7-8. vireoctl console against vireod's management socket.
+# 8-9. vireoctl console against vireod's management socket.
 sock=$work/vireod.sock
 ctl() { "$VIREOCTL" --socket "$sock" "$@"; }
 ctl_marker() { ctl vm console linux-console 2>/dev/null | grep -aq 'VIREO-GUEST-INIT-OK'; }

@@ -147,11 +147,18 @@ static void test_image_limits(void)
 	munmap(ram, ram_bytes);
 }
 
-/* A host with every feature bit set and extended leaves up to 0x80000021. */
+/*
+ * A host with every feature bit set, extended leaves up to 0x80000021, and
+ * XSAVE components 2-7 of 64 bytes each from offset 576 on.
+ */
 static void fake_host(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-	(void)subleaf;
 	out[0] = out[1] = out[2] = out[3] = 0xffffffff;
+	if (leaf == 0xd && subleaf >= 2) {
+		out[0] = 64;
+		out[1] = 576 + 64 * (subleaf - 2);
+		return;
+	}
 	if (leaf == 0) {
 		out[0] = 0x20;
 		memcpy(&out[1], "Genu", 4);
@@ -171,13 +178,19 @@ static void fake_host_no_ext(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 
 static void test_cpuid(void)
 {
-	struct vireo_cpuid *p = cpuid_policy_build(fake_host, 2345678);
-	const struct vireo_cpuid_entry *e0, *e1, *hv, *hvf, *hvt, *x0, *x1, *x8;
+	/* x87, SSE, AVX, MPX, AVX-512 and PKRU enabled on the host. */
+	struct vireo_cpuid *p = cpuid_policy_build(fake_host, 0x2ff, 2345678);
+	const struct vireo_cpuid_entry *e0, *e1, *e7, *d0, *d1, *hv, *hvf, *hvt, *x0, *x1, *x8;
 	uint32_t host0[4];
 	char sig[13] = { 0 };
+	uint32_t cleared = CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR |
+			   CPUID_1_ECX_OSXSAVE;
 
 	e0 = cpuid_policy_find(p, 0, 0);
 	e1 = cpuid_policy_find(p, 1, 0);
+	e7 = cpuid_policy_find(p, 7, 0);
+	d0 = cpuid_policy_find(p, 0xd, 0);
+	d1 = cpuid_policy_find(p, 0xd, 1);
 	hv = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR, 0);
 	hvf = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR_FEATURES, 0);
 	hvt = cpuid_policy_find(p, CPUID_LEAF_HYPERVISOR_TIMING, 0);
@@ -185,16 +198,26 @@ static void test_cpuid(void)
 	x1 = cpuid_policy_find(p, 0x80000001u, 0);
 	x8 = cpuid_policy_find(p, 0x80000008u, 0);
 	ok(p->nent <= VIREO_MAX_CPUID_ENTRIES && !p->reserved, "policy within module limits");
-	ok(e0 && e0->eax == 1 && !memcmp(&e0->ebx, "Genu", 4),
-	   "leaf 0: vendor passed through, max basic leaf clamped to 1");
-	ok(e1 && (e1->ecx & CPUID_1_ECX_HYPERVISOR) &&
-	   !(e1->ecx & (CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_XSAVE |
-			CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX | CPUID_1_ECX_FMA |
-			CPUID_1_ECX_F16C)) &&
-	   (e1->ecx | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_XSAVE |
-	    CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX | CPUID_1_ECX_FMA | CPUID_1_ECX_F16C) == 0xffffffff,
-	   "leaf 1: hypervisor bit set; VMX, SMX, XSAVE, OSXSAVE, AVX, FMA, F16C cleared, rest kept");
+	ok(e0 && e0->eax == 0xd && !memcmp(&e0->ebx, "Genu", 4),
+	   "leaf 0: vendor passed through, max basic leaf clamped to 0xD");
+	ok(e1 && (e1->ecx & CPUID_1_ECX_HYPERVISOR) && !(e1->ecx & cleared) &&
+	   (e1->ecx | cleared) == 0xffffffff,
+	   "leaf 1: hypervisor bit set; VMX, SMX, MONITOR, OSXSAVE cleared; XSAVE, AVX and the rest kept");
 	ok(e1 && (e1->ebx >> 24) == 0 && e1->edx == 0xffffffff, "leaf 1: initial APIC ID zeroed");
+	ok(e7 && (e7->flags & VIREO_CPUID_FLAG_SIGNIFICANT_INDEX) && e7->eax == 0 &&
+	   (e7->ebx & (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2)) ==
+	   (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2) &&
+	   !(e7->ebx & ((1u << 0) | (1u << 7) | (1u << 10) | (1u << 20))) &&
+	   !(e7->ecx & ((1u << 3) | (1u << 22))) && e7->edx == 0,
+	   "leaf 7: AVX2, AVX-512, BMI2 offered; FSGSBASE, SMEP, INVPCID, SMAP, PKU, RDPID not; EDX 0");
+	ok(d0 && d0->eax == 0xe7 && d0->edx == 0 && d0->ebx == 576 &&
+	   d0->ecx == 576 + 64 * 6,
+	   "leaf 0xD.0: x87, SSE, AVX, AVX-512 (not MPX, PKRU); max size 0x%x", d0 ? d0->ecx : 0);
+	ok(d1 && d1->eax == (CPUID_D1_EAX_XSAVEOPT | CPUID_D1_EAX_XGETBV1) && !d1->ebx,
+	   "leaf 0xD.1: XSAVEOPT and XGETBV1 only (no XSAVEC, XSAVES)");
+	ok(cpuid_policy_find(p, 0xd, 2) && cpuid_policy_find(p, 0xd, 7) &&
+	   !cpuid_policy_find(p, 0xd, 3) && !cpuid_policy_find(p, 0xd, 9),
+	   "leaf 0xD: subleaves of the offered components only");
 	if (hv) {
 		memcpy(sig, &hv->ebx, 4);
 		memcpy(sig + 4, &hv->ecx, 4);
@@ -207,26 +230,53 @@ static void test_cpuid(void)
 	   "0x40000010: TSC kHz in EAX, LAPIC timer kHz in EBX");
 	ok(!cpuid_policy_find(p, 0x40000002u, 0), "0x40000002-0x4000000f absent (read as zero)");
 	ok(x0 && x0->eax == 0x80000008u, "0x80000000: max extended leaf clamped to 0x80000008");
-	ok(x1 && !(x1->ecx & (CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_XOP |
-			      CPUID_80000001_ECX_FMA4)),
-	   "0x80000001: SVM, XOP, FMA4 cleared");
+	ok(x1 && !(x1->ecx & CPUID_80000001_ECX_SVM) &&
+	   (x1->ecx & (CPUID_80000001_ECX_XOP | CPUID_80000001_ECX_FMA4)),
+	   "0x80000001: SVM cleared; XOP, FMA4 kept with AVX state");
 	ok(x8 && cpuid_policy_find(p, 0x80000004u, 0) && !cpuid_policy_find(p, 0x80000005u, 0),
 	   "brand string and address-size leaves present, others absent");
 	free(p);
 
-	p = cpuid_policy_build(fake_host_no_ext, 0);
+	/* A host with XSAVE off: no XSAVE, no AVX, no leaf 0xD. */
+	p = cpuid_policy_build(fake_host, 0, 0);
+	e1 = cpuid_policy_find(p, 1, 0);
+	e7 = cpuid_policy_find(p, 7, 0);
+	x1 = cpuid_policy_find(p, 0x80000001u, 0);
+	ok(e1 && !(e1->ecx & (CPUID_1_ECX_XSAVE | CPUID_1_ECX_AVX | CPUID_1_ECX_FMA |
+			      CPUID_1_ECX_F16C)) &&
+	   !cpuid_policy_find(p, 0xd, 0) && e7 && !(e7->ebx & (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F)) &&
+	   x1 && !(x1->ecx & (CPUID_80000001_ECX_XOP | CPUID_80000001_ECX_FMA4)),
+	   "host XCR0 0: XSAVE, AVX, FMA, F16C, AVX2, XOP, FMA4 hidden, no leaf 0xD");
+	free(p);
+
+	/* x87 and SSE only: XSAVE offered, AVX not. */
+	p = cpuid_policy_build(fake_host, 0x3, 0);
+	e1 = cpuid_policy_find(p, 1, 0);
+	d0 = cpuid_policy_find(p, 0xd, 0);
+	ok(e1 && (e1->ecx & CPUID_1_ECX_XSAVE) && !(e1->ecx & CPUID_1_ECX_AVX) &&
+	   d0 && d0->eax == 3 && d0->ecx == 576 && !cpuid_policy_find(p, 0xd, 2),
+	   "host XCR0 3: XSAVE for x87 and SSE, AVX hidden");
+	free(p);
+
+	/* An incomplete AVX-512 triple is not offered. */
+	p = cpuid_policy_build(fake_host, 0x67, 0);
+	d0 = cpuid_policy_find(p, 0xd, 0);
+	ok(d0 && d0->eax == 7, "AVX-512 without all three components: not offered");
+	free(p);
+
+	p = cpuid_policy_build(fake_host_no_ext, 0x7, 0);
 	x0 = cpuid_policy_find(p, 0x80000000u, 0);
 	ok(x0 && x0->eax == 0x80000000u && !cpuid_policy_find(p, 0x80000001u, 0),
 	   "a host without extended leaves: none advertised");
 	free(p);
 
-	p = cpuid_policy_build(cpuid_host, 0);
+	p = cpuid_policy_build(cpuid_host, cpuid_host_xcr0(), 0);
 	cpuid_host(0, 0, host0);
 	e0 = cpuid_policy_find(p, 0, 0);
 	e1 = cpuid_policy_find(p, 1, 0);
 	ok(e0 && e0->ebx == host0[1] && e0->ecx == host0[2] && e0->edx == host0[3] &&
-	   e1 && (e1->ecx & CPUID_1_ECX_HYPERVISOR) && !(e1->ecx & CPUID_1_ECX_XSAVE),
-	   "this host: vendor passed through, hypervisor bit set, XSAVE hidden");
+	   e1 && (e1->ecx & CPUID_1_ECX_HYPERVISOR) && !(e1->ecx & CPUID_1_ECX_OSXSAVE),
+	   "this host: vendor passed through, hypervisor bit set, OSXSAVE left to the module");
 	free(p);
 }
 

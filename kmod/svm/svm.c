@@ -286,7 +286,7 @@ static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_RDTSCP |
 			     SVM_INTERCEPT_MONITOR |
 			     SVM_INTERCEPT_MWAIT |
-			     /* XCR0 is not switched by VMRUN: keep the host's. */
+			     /* VMRUN does not switch XCR0: see fpu.c. */
 			     SVM_INTERCEPT_XSETBV;
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
@@ -570,6 +570,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu_data *sd;
+	u64 host_xcr0;
 
 	/*
 	 * RIP moved since the exit (an emulated instruction completed, or
@@ -616,7 +617,10 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	svm->entry_cr3 = vmcb->save.cr3;
 	svm->entry_event_inj = vmcb->control.event_inj;
 	svm->entry_cpu = smp_processor_id();
+	/* GIF=0 holds interrupts and NMIs while XCR0 is the guest's. */
+	host_xcr0 = vireo_xcr0_enter(vcpu, vmcb->save.cr4 & X86_CR4_OSXSAVE);
 	svm_enter_guest(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
+	vireo_xcr0_exit(vcpu, host_xcr0);
 
 	local_irq_disable();
 	asm volatile("stgi" ::: "memory");

@@ -68,6 +68,7 @@
 #define SVM_EXIT_VMRUN		0x080
 #define SVM_EXIT_VMMCALL	0x081
 #define SVM_EXIT_RDTSCP		0x087
+#define SVM_EXIT_XSETBV		0x08d
 #define SVM_EXIT_NPF		0x400
 #define SVM_EXIT_MAX		0x400
 #define SVM_EXIT_INVALID	((u64)-1)

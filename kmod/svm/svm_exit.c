@@ -7,7 +7,7 @@
  *
  * Instruction lengths: the CPUs Vireo is tested on have no NRIP-save, so
  * the length of each intercepted instruction is fixed by its encoding
- * (CPUID 2, HLT 1, RDMSR/WRMSR 2, VMMCALL 3, RDTSCP 3), and IOIO gives
+ * (CPUID 2, HLT 1, RDMSR/WRMSR 2, VMMCALL 3, RDTSCP 3, XSETBV 3), and IOIO gives
  * the next RIP in EXITINFO2.
  */
 #include <linux/kernel.h>
@@ -50,9 +50,20 @@ static int svm_exit_host_intr(struct vireo_vcpu *vcpu)
 	return VIREO_RESUME;
 }
 
+static bool svm_guest_osxsave(struct vireo_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cr4 & X86_CR4_OSXSAVE;
+}
+
 static int svm_exit_cpuid(struct vireo_vcpu *vcpu)
 {
-	return vireo_emulate_cpuid(vcpu);
+	return vireo_emulate_cpuid(vcpu, svm_guest_osxsave(vcpu));
+}
+
+static int svm_exit_xsetbv(struct vireo_vcpu *vcpu)
+{
+	return vireo_emulate_xsetbv(vcpu, svm_guest_osxsave(vcpu),
+				    to_svm(vcpu)->vmcb->save.cpl);
 }
 
 static int svm_exit_hlt(struct vireo_vcpu *vcpu)
@@ -197,6 +208,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
 	[SVM_EXIT_RDTSCP]	= svm_exit_rdtscp,
 	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
 	[SVM_EXIT_VMMCALL]	= svm_exit_vmmcall,
+	[SVM_EXIT_XSETBV]	= svm_exit_xsetbv,
 	[SVM_EXIT_NPF]		= svm_exit_npf,
 };
 

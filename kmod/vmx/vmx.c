@@ -1470,6 +1470,7 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_guest *g = &vmx->guest;
 	struct vmx_host_state host;
+	u64 host_xcr0;
 	int fail, ret;
 	u32 basic;
 
@@ -1521,9 +1522,11 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	vmx_inject_interrupt(vcpu, vmx);
 	vmx_write_event(vmx);
 	vmx_host_save(vmx, &host);
+	host_xcr0 = vireo_xcr0_enter(vcpu, g->cr4 & X86_CR4_OSXSAVE);
 
 	fail = vmx_enter_guest(vcpu->regs, vmx->launched);
 
+	vireo_xcr0_exit(vcpu, host_xcr0);
 	vmx_host_restore(vmx, &host);
 	if (fail == VMX_ENTER_EXITED) {
 		vmx->exit.reason = vmcs_read(VM_EXIT_REASON);

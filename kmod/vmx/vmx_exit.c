@@ -17,7 +17,6 @@
  * in bits 63:32 (the layout of SVM's EXITINTINFO).
  */
 #include <linux/kernel.h>
-#include <asm/fpu/xcr.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -167,7 +166,8 @@ static int vmx_exit_cpuid(struct vireo_vcpu *vcpu)
 {
 	unsigned long rip = vcpu->rip;
 
-	return vmx_step(vcpu, rip, 2, vireo_emulate_cpuid(vcpu));
+	return vmx_step(vcpu, rip, 2,
+			vireo_emulate_cpuid(vcpu, to_vmx(vcpu)->guest.cr4 & X86_CR4_OSXSAVE));
 }
 
 static int vmx_exit_hlt(struct vireo_vcpu *vcpu)
@@ -332,55 +332,15 @@ static int vmx_exit_ept_misconfig(struct vireo_vcpu *vcpu)
 	return vmx_exit_unknown(vcpu, "EPT misconfiguration");
 }
 
-/*
- * XSETBV (unconditional exit).  Checked as the instruction checks it (SDM
- * vol. 1, 13.3; vol. 2C, XSETBV): CPL 0, XCR0 only, x87 set, AVX needs
- * SSE, the MPX pair and the AVX-512 triple together, nothing the CPU does
- * not support.  Guests run with the host's XCR0 (fpu.c), so a valid value
- * equal to it is accepted; any other valid value cannot be honoured and
- * goes to user space as an unknown exit, as on SVM.
- */
-#define XFEATURE_MASK_X87_	BIT_ULL(0)
-#define XFEATURE_MASK_SSE_	BIT_ULL(1)
-#define XFEATURE_MASK_AVX_	BIT_ULL(2)
-#define XFEATURE_MASK_MPX_	(BIT_ULL(3) | BIT_ULL(4))
-#define XFEATURE_MASK_AVX512_	(BIT_ULL(5) | BIT_ULL(6) | BIT_ULL(7))
-
-static bool vmx_xcr0_valid(u64 xcr0)
-{
-	u32 eax, ebx, ecx, edx;
-	u64 supported;
-
-	cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
-	supported = eax | ((u64)edx << 32);
-	if (!(xcr0 & XFEATURE_MASK_X87_) || (xcr0 & ~supported))
-		return false;
-	if ((xcr0 & XFEATURE_MASK_AVX_) && !(xcr0 & XFEATURE_MASK_SSE_))
-		return false;
-	if (!!(xcr0 & BIT_ULL(3)) != !!(xcr0 & BIT_ULL(4)))
-		return false;
-	if ((xcr0 & XFEATURE_MASK_AVX512_) &&
-	    ((xcr0 & XFEATURE_MASK_AVX512_) != XFEATURE_MASK_AVX512_ ||
-	     !(xcr0 & XFEATURE_MASK_AVX_)))
-		return false;
-	return true;
-}
-
+/* XSETBV (unconditional exit, 25.1.2): see vireo_emulate_xsetbv(). */
 static int vmx_exit_xsetbv(struct vireo_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u64 value = (u32)vcpu->regs[VCPU_RAX] |
-		    ((u64)(u32)vcpu->regs[VCPU_RDX] << 32);
+	unsigned long rip = vcpu->rip;
 
-	if (!(vmx->guest.cr4 & X86_CR4_OSXSAVE))
-		return vmx_inject_ud(vcpu);
-	if (vmx_guest_cpl(vmx) || (u32)vcpu->regs[VCPU_RCX] != 0 ||
-	    !vmx_xcr0_valid(value))
-		return vmx_inject_gp(vcpu);
-	if (value != xgetbv(XCR_XFEATURE_ENABLED_MASK))
-		return vmx_exit_unknown(vcpu, "XSETBV to other than the host's XCR0");
-	vmx_skip(vcpu);
-	return VIREO_RESUME;
+	return vmx_step(vcpu, rip, 3,
+			vireo_emulate_xsetbv(vcpu, vmx->guest.cr4 & X86_CR4_OSXSAVE,
+					     vmx_guest_cpl(vmx)));
 }
 
 typedef int (*vmx_exit_handler)(struct vireo_vcpu *vcpu);
