@@ -13,11 +13,10 @@
  *
  * XCR0: XSETBV always exits (VMX) or is intercepted (SVM) and lands in
  * vireo_emulate_xsetbv(), which keeps the guest's value in vcpu->xcr0.
- * The hardware XCR0 is the guest's only from just before the entry to
- * just after the exit, and only while it matters: the guest has XSAVE on
- * (CR4.OSXSAVE) and wants another value than the host's.  The area above
- * is always saved and restored under the host's XCR0, so components the
- * guest has turned off keep what they held.
+ * The hardware XCR0 is the guest's from just before the entry to just
+ * after the exit (switched only when it differs from the host's).  The
+ * area above is always saved and restored under the host's XCR0, so
+ * components the guest has turned off keep what they held.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -114,16 +113,19 @@ u32 vireo_xsave_size(u64 xcr0)
 }
 
 /*
- * With interrupts off, right before the entry: load the guest's XCR0 if
- * the guest can see it (CR4.OSXSAVE) and it differs from the host's.
- * Returns the host's XCR0 for vireo_xcr0_exit(), or 0 when the guest
- * cannot see XCR0.
+ * With interrupts off (VMX) or GIF clear (SVM), right before the entry:
+ * the guest's XCR0, if it differs from the host's.  It is loaded even
+ * while the guest has CR4.OSXSAVE clear: on SVM (no CR4 write intercept)
+ * and VMX (OSXSAVE is the guest's bit) the guest can set it without an
+ * exit and then read XCR0.  Linux guests set XCR0 to what the host has,
+ * after which nothing is switched.  Returns the host's XCR0 for
+ * vireo_xcr0_exit(), 0 on a host without XSAVE.
  */
-u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu, bool osxsave)
+u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu)
 {
 	u64 host;
 
-	if (!osxsave || !boot_cpu_has(X86_FEATURE_OSXSAVE))
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE))
 		return 0;
 	host = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	if (vcpu->xcr0 != host)
@@ -135,8 +137,9 @@ u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu, bool osxsave)
  * Right after the exit, interrupts still off: the host's XCR0 again,
  * whatever the guest did.  XSETBV exits on VMX and is intercepted on SVM,
  * but QEMU's TCG does not implement the SVM intercept: there the guest's
- * XSETBV changes the hardware XCR0 directly (with the CPU's own checks),
- * which is then taken as the guest's value here.
+ * XSETBV changes the hardware XCR0 directly (with the CPU's own checks).
+ * XCR0 is therefore read back after every exit, and a changed value is
+ * taken as the guest's (logged once).
  */
 void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host)
 {

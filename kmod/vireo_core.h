@@ -288,7 +288,7 @@ u64 vireo_xcr0_offered(void);
 int vireo_emulate_xsetbv(struct vireo_vcpu *vcpu, bool osxsave,
 			 unsigned int cpl);
 u32 vireo_xsave_size(u64 xcr0);
-u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu, bool osxsave);
+u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu);
 void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host);
 
 /* lapic.c */

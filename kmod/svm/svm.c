@@ -618,7 +618,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	svm->entry_event_inj = vmcb->control.event_inj;
 	svm->entry_cpu = smp_processor_id();
 	/* GIF=0 holds interrupts and NMIs while XCR0 is the guest's. */
-	host_xcr0 = vireo_xcr0_enter(vcpu, vmcb->save.cr4 & X86_CR4_OSXSAVE);
+	host_xcr0 = vireo_xcr0_enter(vcpu);
 	svm_enter_guest(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
 	vireo_xcr0_exit(vcpu, host_xcr0);
 

@@ -1522,7 +1522,7 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	vmx_inject_interrupt(vcpu, vmx);
 	vmx_write_event(vmx);
 	vmx_host_save(vmx, &host);
-	host_xcr0 = vireo_xcr0_enter(vcpu, g->cr4 & X86_CR4_OSXSAVE);
+	host_xcr0 = vireo_xcr0_enter(vcpu);
 
 	fail = vmx_enter_guest(vcpu->regs, vmx->launched);
 
