@@ -107,12 +107,9 @@ static void __guest_code guest_fpu(void)
 static bool host_has_avx(void)
 {
 	struct cpuid_regs r = cpuid(1, 0);
-	uint32_t lo, hi;
-
 	if (!(r.ecx & (1u << 27)) || !(r.ecx & (1u << 28)))
 		return false;
-	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (lo & 6) == 6;
+	return (xgetbv(0) & 6) == 6;
 }
 
 struct host_fpu {
@@ -260,27 +257,6 @@ static const uint64_t guest_ymm_in[16][4] __attribute__((aligned(32))) = {
 };
 static uint64_t guest_ymm_out[16][4] __attribute__((aligned(32)));
 
-/* XSETBV that returns the vector of the exception it raised (0 if none). */
-static inline uint8_t xsetbv_safe(uint32_t xcr, uint64_t value)
-{
-	register uint64_t vector asm("r9");
-	register uint64_t error asm("r10");
-
-	asm volatile(GUEST_ASM_SAFE("xsetbv")
-		     : "=&r"(vector), "=&r"(error)
-		     : "c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
-		     : "memory");
-	return vector;
-}
-
-static inline uint64_t xgetbv0(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return lo | ((uint64_t)hi << 32);
-}
-
 /* An AVX instruction; returns the vector it raised (0 if none). */
 static inline uint8_t avx_safe(void)
 {
@@ -304,7 +280,7 @@ static void __guest_code guest_xsave(void)
 	asm volatile("mov %%cr4, %0" : "=r"(cr4));
 	asm volatile("mov %0, %%cr4" : : "r"(cr4 | X86_CR4_OSXSAVE) : "memory");
 	GUEST_ASSERT(cpuid(1, 0).ecx & CPUID_1_ECX_OSXSAVE);
-	GUEST_ASSERT_EQ(xgetbv0(), 1);		/* XCR0 after RESET */
+	GUEST_ASSERT_EQ(xgetbv(0), 1);		/* XCR0 after RESET */
 	GUEST_ASSERT_EQ(cpuid(0xd, 0).ebx, XSAVE_SIZE_X87_SSE);
 
 	/* Values XSETBV refuses, and XCR1: #GP(0), XCR0 unchanged. */
@@ -312,14 +288,14 @@ static void __guest_code guest_xsave(void)
 	GUEST_ASSERT_EQ(xsetbv_safe(0, 5), GP_VECTOR);		/* AVX without SSE */
 	GUEST_ASSERT_EQ(xsetbv_safe(0, 0xb), GP_VECTOR);	/* MPX: not offered */
 	GUEST_ASSERT_EQ(xsetbv_safe(1, 3), GP_VECTOR);
-	GUEST_ASSERT_EQ(xgetbv0(), 1);
+	GUEST_ASSERT_EQ(xgetbv(0), 1);
 
 	/* x87 and SSE only: the guest's XCR0 is in force, AVX is #UD. */
 	GUEST_ASSERT_EQ(xsetbv_safe(0, 3), 0);
-	GUEST_ASSERT_EQ(xgetbv0(), 3);
+	GUEST_ASSERT_EQ(xgetbv(0), 3);
 	GUEST_ASSERT_EQ(avx_safe(), UD_VECTOR);
 	GUEST_SYNC(1);
-	GUEST_ASSERT_EQ(xgetbv0(), 3);
+	GUEST_ASSERT_EQ(xgetbv(0), 3);
 	GUEST_ASSERT_EQ(avx_safe(), UD_VECTOR);
 
 	/* AVX on: YMM survives exits. */

@@ -182,25 +182,44 @@ static inline uint8_t rdmsr_safe(uint32_t msr, uint64_t *val)
 	return __rdmsr_safe(msr, val, 0);
 }
 
-/* WRMSR that returns the vector of the exception it raised (0 if none). */
-static inline uint8_t __wrmsr_safe(uint32_t msr, uint64_t v,
-				   uint64_t *error_code)
-{
-	register uint64_t vector asm("r9");
-	register uint64_t error asm("r10");
-
-	asm volatile(GUEST_ASM_SAFE("wrmsr")
-		     : "=&r"(vector), "=&r"(error)
-		     : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-		     : "memory");
-	if (error_code)
-		*error_code = error;
-	return vector;
+/*
+ * An instruction that takes ECX and EDX:EAX (WRMSR, XSETBV), as a function
+ * that returns the vector of the exception it raised (0 if none).
+ */
+#define DEFINE_ECX_EDX_EAX_SAFE(name, insn)					\
+static inline uint8_t name(uint32_t ecx, uint64_t v, uint64_t *error_code)	\
+{										\
+	register uint64_t vector asm("r9");					\
+	register uint64_t error asm("r10");					\
+										\
+	asm volatile(GUEST_ASM_SAFE(insn)					\
+		     : "=&r"(vector), "=&r"(error)				\
+		     : "c"(ecx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))	\
+		     : "memory");						\
+	if (error_code)								\
+		*error_code = error;						\
+	return vector;								\
 }
+
+DEFINE_ECX_EDX_EAX_SAFE(__wrmsr_safe, "wrmsr")
+DEFINE_ECX_EDX_EAX_SAFE(__xsetbv_safe, "xsetbv")
 
 static inline uint8_t wrmsr_safe(uint32_t msr, uint64_t v)
 {
 	return __wrmsr_safe(msr, v, 0);
+}
+
+static inline uint8_t xsetbv_safe(uint32_t xcr, uint64_t v)
+{
+	return __xsetbv_safe(xcr, v, 0);
+}
+
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return lo | ((uint64_t)hi << 32);
 }
 
 static inline uint64_t rdtsc(void)
