@@ -90,7 +90,14 @@ holds "--timeout stops spinning vCPUs: exit 124 in ${secs}s" test $rc -eq 124 -a
 
 env "$FAKE" ./vireod --run "$tmp/spin.json" --device /fake/vireo >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-sleep 0.5
+# The guest prints, then spins: stop it once the line is out (at most 10 s,
+# as a loaded machine may take more than a fixed pause to get there; if
+# vireod held the line in a buffer, it would not show and the check below
+# fails as it should).
+for _ in $(seq 100); do
+	grep -q spinning "$tmp/out" && break
+	sleep 0.1
+done
 kill -TERM $pid
 wait $pid
 rc=$?
