@@ -40,7 +40,7 @@
 #define VIREO_XCR0_OFFERED	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
 				 XFEATURE_MASK_YMM | XFEATURE_MASK_AVX512)
 
-u64 vireo_xcr0_offered(void)
+static u64 vireo_xcr0_offered(void)
 {
 	u64 mask;
 

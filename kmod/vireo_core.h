@@ -284,7 +284,6 @@ int vireo_fpu_init(struct vireo_vcpu *vcpu);
 void vireo_fpu_free(struct vireo_vcpu *vcpu);
 void vireo_fpu_enter(struct vireo_vcpu *vcpu);
 void vireo_fpu_exit(struct vireo_vcpu *vcpu);
-u64 vireo_xcr0_offered(void);
 int vireo_emulate_xsetbv(struct vireo_vcpu *vcpu, bool osxsave,
 			 unsigned int cpl);
 u32 vireo_xsave_size(u64 xcr0);

@@ -41,18 +41,24 @@
 			  PAT(8, salt), PAT(9, salt), PAT(10, salt), PAT(11, salt), \
 			  PAT(12, salt), PAT(13, salt), PAT(14, salt), PAT(15, salt) }
 
-/* The guest's XMM values, in the image it is loaded from. */
-static const uint64_t guest_xmm_in[16][2] __attribute__((aligned(16))) =
+/*
+ * The guest's XMM values, in the image it is loaded from; 32 bytes per
+ * register (lanes 0-1 used), the layout the YMM values have too.
+ */
+static const uint64_t guest_xmm_in[16][4] __attribute__((aligned(32))) =
 	PAT16(0x6a09e667f3bcc908ULL);
 
-/* Written by the guest in its copy of the image; read back by the host. */
-static uint64_t guest_xmm_out[16][2] __attribute__((aligned(16)));
+/* Written by the guest in its copy of the image. */
+static uint64_t guest_xmm_out[16][4] __attribute__((aligned(32)));
 static uint64_t guest_st_out[2];
 static uint16_t guest_fcw_out;
 static uint32_t guest_mxcsr_out;
 
-#define XMM_LOAD(r, i)	"movdqa " #i "*16(%" #r "), %%xmm" #i "\n\t"
-#define XMM_STORE(r, i)	"movdqa %%xmm" #i ", " #i "*16(%" #r ")\n\t"
+/* Register i at 32 * i bytes from the address in asm operand r. */
+#define XMM_LOAD(r, i)	"movdqa " #i "*32(%" #r "), %%xmm" #i "\n\t"
+#define XMM_STORE(r, i)	"movdqa %%xmm" #i ", " #i "*32(%" #r ")\n\t"
+#define YMM_LOAD(r, i)	"vmovdqa " #i "*32(%" #r "), %%ymm" #i "\n\t"
+#define YMM_STORE(r, i)	"vmovdqa %%ymm" #i ", " #i "*32(%" #r ")\n\t"
 #define XMM_ALL(op, r)	op(r, 0) op(r, 1) op(r, 2) op(r, 3) op(r, 4) op(r, 5) \
 			op(r, 6) op(r, 7) op(r, 8) op(r, 9) op(r, 10) op(r, 11) \
 			op(r, 12) op(r, 13) op(r, 14) op(r, 15)
@@ -107,6 +113,7 @@ static void __guest_code guest_fpu(void)
 static bool host_has_avx(void)
 {
 	struct cpuid_regs r = cpuid(1, 0);
+
 	if (!(r.ecx & (1u << 27)) || !(r.ecx & (1u << 28)))
 		return false;
 	return (xgetbv(0) & 6) == 6;
@@ -117,11 +124,6 @@ struct host_fpu {
 	uint16_t fcw;
 	uint32_t mxcsr;
 };
-
-#define YMM_LOAD(r, i)	"vmovdqa " #i "*32(%" #r "), %%ymm" #i "\n\t"
-#define YMM_STORE(r, i)	"vmovdqa %%ymm" #i ", " #i "*32(%" #r ")\n\t"
-#define XMM32_LOAD(r, i)  "movdqa " #i "*32(%" #r "), %%xmm" #i "\n\t"
-#define XMM32_STORE(r, i) "movdqa %%xmm" #i ", " #i "*32(%" #r ")\n\t"
 
 /*
  * VIREO_RUN with @in loaded into the vector registers, MXCSR and x87 CW,
@@ -159,7 +161,7 @@ static long run_holding_host_fpu(int vcpu_fd, bool avx, const struct host_fpu *i
 	if (avx)
 		RUN_ASM(YMM_LOAD, YMM_STORE);
 	else
-		RUN_ASM(XMM32_LOAD, XMM32_STORE);
+		RUN_ASM(XMM_LOAD, XMM_STORE);
 #undef RUN_ASM
 	return ret;
 }
