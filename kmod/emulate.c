@@ -79,11 +79,21 @@ int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
 		     unsigned long next_rip)
 {
 	struct vireo_run *run = vcpu->run;
+	u8 byte = vcpu->regs[VCPU_RAX];
+
+	if (size == 1 && vireo_pio_fast(vcpu->vm, port, in, &byte)) {
+		if (in)		/* IN AL: the rest of RAX is kept */
+			vcpu->regs[VCPU_RAX] = (vcpu->regs[VCPU_RAX] & ~0xffUL) | byte;
+		vcpu->rip = next_rip;
+		vireo_count(vcpu, VIREO_STAT_PIO_FAST);
+		return VIREO_RESUME;
+	}
 
 	run->exit_reason = VIREO_EXIT_IO;
 	memset(&run->io, 0, sizeof(run->io));
 	run->io.port = port;
 	run->io.size = size;
+	run->io.queued = READ_ONCE(vcpu->vm->pio.count);
 	if (in) {
 		run->io.direction = VIREO_IO_IN;
 		vcpu->pending = VIREO_PENDING_IO_IN;

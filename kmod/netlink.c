@@ -32,6 +32,7 @@ static const char *const vireo_stat_names[VIREO_STAT_MAX] = {
 	[VIREO_STAT_HALT_SLEEP]		= "kernel_halt_sleep",
 	[VIREO_STAT_NMI_INJECTED]	= "kernel_nmi_injected",
 	[VIREO_STAT_HOST_STATE_IN_VMCB]	= "kernel_host_state_in_vmcb",
+	[VIREO_STAT_PIO_FAST]		= "kernel_pio_fast",
 };
 
 /* Only what user space may send; everything else is rejected (strict). */

@@ -16,6 +16,7 @@
 #include <linux/list.h>
 #include <linux/atomic.h>
 #include <linux/wait.h>
+#include <linux/spinlock.h>
 #include <asm/fpu/types.h>
 
 #include "../uapi/vireo.h"
@@ -48,6 +49,7 @@ enum vireo_stat {
 	VIREO_STAT_HALT_SLEEP,		/* HLT slept in the kernel */
 	VIREO_STAT_NMI_INJECTED,	/* NMIs delivered into the guest */
 	VIREO_STAT_HOST_STATE_IN_VMCB,	/* #VMEXIT left host state as guest's */
+	VIREO_STAT_PIO_FAST,		/* port I/O completed at a fast port */
 	VIREO_STAT_MAX
 };
 
@@ -82,6 +84,7 @@ struct vireo_paging {
 struct vireo_vm;
 struct vireo_lapic;
 struct vireo_ioapic;
+struct eventfd_ctx;
 
 /* vCPU activity (SDM vol. 3A, 8.4: wait-for-SIPI after INIT). */
 enum vireo_activity {
@@ -161,6 +164,24 @@ struct vireo_vcpu {
  * last put destroys it.  Listed in vireo_vm_list for the management plane
  * from creation until destruction begins.
  */
+/* Fast ports (pio.c): 1-byte port I/O completed without an exit to user. */
+struct vireo_pio_port {
+	u16 port;
+	u8 flags;			/* VIREO_PIO_FAST_* */
+	u8 in_value;
+};
+
+struct vireo_pio {
+	spinlock_t lock;		/* guards the fields below */
+	struct vireo_pio_port ports[VIREO_MAX_FAST_PORTS];
+	u32 nr_ports;			/* READ_ONCE without the lock */
+	/* The write queue: VIREO_PIO_QUEUE_LEN records, from the first OUT port. */
+	struct vireo_pio_record *queue;
+	u32 head, count;		/* count: READ_ONCE without the lock */
+	struct eventfd_ctx *notify;	/* signalled when the queue fills from empty */
+	struct mutex drain_lock;	/* one VIREO_PIO_DRAIN at a time */
+};
+
 struct vireo_vm {
 	u32 id;				/* immutable */
 	pid_t owner_pid;		/* tgid of the creator, immutable */
@@ -194,6 +215,7 @@ struct vireo_vm {
 	atomic_t lowest_prio_rr;	/* lowest-priority delivery tie-break */
 	atomic_t state;			/* enum vireo_vm_state */
 	s64 tsc_offset;			/* initial guest TSC offset, immutable */
+	struct vireo_pio pio;		/* fast ports and their write queue */
 	void *backend;
 };
 
@@ -302,6 +324,14 @@ bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val);
 void vireo_lapic_deliver(struct vireo_vm *vm, u32 dest, bool logical,
 			 u32 mode, u8 vector, bool level);
+
+/* pio.c */
+void vireo_pio_init(struct vireo_vm *vm);
+void vireo_pio_free(struct vireo_vm *vm);
+bool vireo_pio_fast(struct vireo_vm *vm, u16 port, bool in, u8 *value);
+long vireo_pio_set_port(struct vireo_vm *vm, const struct vireo_pio_fast *req);
+long vireo_pio_drain(struct vireo_vm *vm, struct vireo_pio_drain __user *argp);
+long vireo_pio_set_notify(struct vireo_vm *vm, const struct vireo_pio_notify *req);
 
 /* ioapic.c */
 int vireo_ioapic_create(struct vireo_vm *vm);

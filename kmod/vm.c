@@ -40,6 +40,7 @@ static void vireo_vm_destroy(struct kref *ref)
 
 	vireo_ops->vm_destroy(vm);
 	vireo_ioapic_free(vm);
+	vireo_pio_free(vm);
 	vireo_tdp_free(vm);
 	vireo_mem_free(vm);
 	kfree(vm->cpuid);
@@ -168,6 +169,29 @@ static long vireo_vm_irq_line(void *obj, unsigned long arg)
 	return vireo_ioapic_set_irq(obj, line.pin, line.level);
 }
 
+static long vireo_vm_set_pio_fast(void *obj, unsigned long arg)
+{
+	struct vireo_pio_fast req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return vireo_pio_set_port(obj, &req);
+}
+
+static long vireo_vm_pio_drain(void *obj, unsigned long arg)
+{
+	return vireo_pio_drain(obj, (struct vireo_pio_drain __user *)arg);
+}
+
+static long vireo_vm_set_pio_notify(void *obj, unsigned long arg)
+{
+	struct vireo_pio_notify req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return vireo_pio_set_notify(obj, &req);
+}
+
 static long vireo_vm_create_vcpu(void *obj, unsigned long arg)
 {
 	return vireo_vcpu_create(obj, arg);
@@ -180,6 +204,9 @@ static const struct vireo_ioctl_desc vireo_vm_ioctls[] = {
 	{ VIREO_GET_CPUID,	0, vireo_vm_get_cpuid },
 	{ VIREO_GET_VM_INFO,	0, vireo_vm_get_info },
 	{ VIREO_IRQ_LINE,	0, vireo_vm_irq_line },
+	{ VIREO_SET_PIO_FAST,	0, vireo_vm_set_pio_fast },
+	{ VIREO_PIO_DRAIN,	0, vireo_vm_pio_drain },
+	{ VIREO_SET_PIO_NOTIFY,	0, vireo_vm_set_pio_notify },
 };
 
 static long vireo_vm_ioctl(struct file *file, unsigned int cmd,
@@ -245,6 +272,7 @@ long vireo_dev_create_vm(unsigned long arg)
 	INIT_LIST_HEAD(&vm->node);
 	mutex_init(&vm->lock);
 	mutex_init(&vm->mmu_lock);
+	vireo_pio_init(vm);
 	xa_init(&vm->pages);
 	atomic_set(&vm->state, VIREO_VM_STATE_RUNNABLE);
 	vm->tsc_offset = -(s64)rdtsc();		/* the guest TSC starts at 0 */

@@ -107,12 +107,69 @@ struct vireo_irq_line {
 	__u32 level;		/* 0 or 1 */
 };
 
+/*
+ * Fast ports: 1-byte port I/O that the module completes without an exit to
+ * user space, for device registers whose accesses user space can describe
+ * ahead of time (a serial port's line status and transmit registers while
+ * it polls: two exits per character otherwise).  docs/uapi.md, "Fast ports".
+ *
+ *   VIREO_PIO_FAST_IN   a 1-byte IN returns in_value
+ *   VIREO_PIO_FAST_OUT  a 1-byte OUT is appended to the VM's write queue
+ *                       and the guest goes on; with the queue full it
+ *                       exits as usual (run->io.queued tells)
+ *
+ * Wider accesses, string I/O and the directions not set exit as usual.
+ * flags 0 removes the port.  Records already queued stay queued.
+ */
+#define VIREO_MAX_FAST_PORTS	8
+#define VIREO_PIO_QUEUE_LEN	1024	/* records in a VM's write queue */
+#define VIREO_PIO_FAST_IN	(1U << 0)
+#define VIREO_PIO_FAST_OUT	(1U << 1)
+#define VIREO_PIO_FAST_ALL	(VIREO_PIO_FAST_IN | VIREO_PIO_FAST_OUT)
+
+struct vireo_pio_fast {
+	__u16 port;
+	__u8  flags;		/* VIREO_PIO_FAST_*; 0 removes the port */
+	__u8  in_value;		/* what an IN returns (VIREO_PIO_FAST_IN) */
+	__u32 reserved;		/* must be 0 */
+};
+
+/* One queued OUT, in the order the guest executed them (VM-wide). */
+struct vireo_pio_record {
+	__u16 port;
+	__u8  value;
+	__u8  padding;
+};
+
+/*
+ * Moves up to max records, oldest first, from the write queue to the array
+ * at records; count says how many.  Records leave the queue only once they
+ * were copied, so an -EFAULT loses nothing.
+ */
+struct vireo_pio_drain {
+	__u64 records;		/* user address of max struct vireo_pio_record */
+	__u32 max;
+	__u32 count;		/* out */
+};
+
+/*
+ * An eventfd the module signals when a record enters an empty write queue
+ * (and at once if the queue is not empty); fd -1 removes it.
+ */
+struct vireo_pio_notify {
+	__s32 fd;
+	__u32 reserved;		/* must be 0 */
+};
+
 /* Returns a new vCPU fd; the argument is the vCPU id (< VIREO_MAX_VCPUS). */
 #define VIREO_CREATE_VCPU	_IO(VIREO_IOCTL_TYPE, 0x10)
 #define VIREO_SET_CPUID		_IOW(VIREO_IOCTL_TYPE, 0x11, struct vireo_cpuid)
 #define VIREO_GET_CPUID		_IOWR(VIREO_IOCTL_TYPE, 0x12, struct vireo_cpuid)
 #define VIREO_GET_VM_INFO	_IOR(VIREO_IOCTL_TYPE, 0x13, struct vireo_vm_info)
 #define VIREO_IRQ_LINE		_IOW(VIREO_IOCTL_TYPE, 0x14, struct vireo_irq_line)
+#define VIREO_SET_PIO_FAST	_IOW(VIREO_IOCTL_TYPE, 0x15, struct vireo_pio_fast)
+#define VIREO_PIO_DRAIN		_IOWR(VIREO_IOCTL_TYPE, 0x16, struct vireo_pio_drain)
+#define VIREO_SET_PIO_NOTIFY	_IOW(VIREO_IOCTL_TYPE, 0x17, struct vireo_pio_notify)
 /* Returns the host TSC frequency in kHz (guests see the same rate). */
 #define VIREO_GET_TSC_KHZ	_IO(VIREO_IOCTL_TYPE, 0x03)
 
@@ -227,12 +284,15 @@ struct vireo_run {
 		/*
 		 * VIREO_EXIT_IO: for OUT, data holds the value written; for
 		 * IN, user space stores the value in data before the next RUN.
+		 * queued: records in the VM's fast-port write queue at this
+		 * exit, all written before this access; a VMM drains them
+		 * first to keep the guest's order (0 without fast ports).
 		 */
 		struct {
 			__u8  direction;	/* VIREO_IO_IN / VIREO_IO_OUT */
 			__u8  size;		/* 1, 2 or 4 */
 			__u16 port;
-			__u32 padding;
+			__u32 queued;
 			__u64 data;
 		} io;
 		/*
