@@ -35,6 +35,16 @@
  *  - LCR (with the DLAB bit and the divisor latch), MCR and SCR keep what
  *    is written; outside loopback MSR reports carrier, DSR and CTS.
  *
+ * Fast ports (pio_fast.h): a guest printing with the UART polled reads LSR
+ * and writes THR for every character.  While those accesses change nothing
+ * but the console, the module completes them itself: THR is a fast OUT
+ * port while DLAB, loopback and ETBEI are clear (the write then only
+ * prints; the module queues it and it is replayed here, in order), and LSR
+ * a fast IN port answering its current value while no overrun is latched
+ * (reading it then clears nothing).  uart_update_fast() re-arms both after
+ * every change, under the lock, so the module never answers from stale
+ * state.
+ *
  * Nothing the guest writes can make this code fail: every register value is
  * accepted and masked to the bits the chip implements.
  */
@@ -46,6 +56,7 @@
 #include "device.h"
 #include "io_bus.h"
 #include "irq.h"
+#include "pio_fast.h"
 #include "uart_16550.h"
 #include "vm.h"
 
@@ -115,6 +126,8 @@ struct uart {
 	uint8_t thre_pending;		/* the THR-empty interrupt is pending */
 	uint8_t msr_delta;		/* MSR bits 3-0, cleared by reading MSR */
 	bool irq_level;			/* what we last drove on the pin */
+	/* What the module was last told (pio_fast_set()); -1: nothing yet. */
+	int fast_thr_flags, fast_lsr_flags, fast_lsr;
 };
 
 static unsigned int uart_rx_capacity(const struct uart *u)
@@ -206,6 +219,37 @@ static void uart_update_irq(struct uart *u)
 	irq_set_level(u->vm, u->irq_pin, level);
 }
 
+/* The LSR as a read returns it (clearing OE is the caller's business). */
+static uint8_t uart_lsr(const struct uart *u)
+{
+	uint8_t value = UART_LSR_THRE | UART_LSR_TEMT;
+
+	if (u->rx_count)
+		value |= UART_LSR_DR;
+	if (u->overrun)
+		value |= UART_LSR_OE;
+	return value;
+}
+
+/* Tells the module which of THR and LSR it may complete; lock held. */
+static void uart_update_fast(struct uart *u)
+{
+	int thr = !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
+		  !(u->ier & UART_IER_THRI) ? VIREO_PIO_FAST_OUT : 0;
+	int lsr = u->overrun ? 0 : VIREO_PIO_FAST_IN;
+	int lsr_value = uart_lsr(u);
+
+	if (thr != u->fast_thr_flags) {
+		pio_fast_set(u->vm, UART_COM1_BASE + UART_RBR_THR_DLL, thr, 0);
+		u->fast_thr_flags = thr;
+	}
+	if (lsr != u->fast_lsr_flags || lsr_value != u->fast_lsr) {
+		pio_fast_set(u->vm, UART_COM1_BASE + UART_LSR, lsr, lsr_value);
+		u->fast_lsr_flags = lsr;
+		u->fast_lsr = lsr_value;
+	}
+}
+
 static void uart_write_thr(struct uart *u, uint8_t byte)
 {
 	u->thre_pending = 0;
@@ -278,11 +322,7 @@ static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
 		value = u->mcr;
 		break;
 	case UART_LSR:
-		value = UART_LSR_THRE | UART_LSR_TEMT;
-		if (u->rx_count)
-			value |= UART_LSR_DR;
-		if (u->overrun)
-			value |= UART_LSR_OE;
+		value = uart_lsr(u);
 		u->overrun = 0;
 		break;
 	case UART_MSR:
@@ -294,6 +334,7 @@ static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
 		break;
 	}
 	uart_update_irq(u);
+	uart_update_fast(u);
 	pthread_mutex_unlock(&u->lock);
 	return value;
 }
@@ -340,6 +381,7 @@ static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 		break;	/* LSR and MSR are read-only */
 	}
 	uart_update_irq(u);
+	uart_update_fast(u);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -366,6 +408,7 @@ size_t uart_input(struct vm *vm, const void *buf, size_t len)
 	while (taken < len && u->rx_count < uart_rx_capacity(u))
 		uart_rx_push(u, bytes[taken++]);
 	uart_update_irq(u);
+	uart_update_fast(u);
 	pthread_mutex_unlock(&u->lock);
 	return taken;
 }
@@ -383,6 +426,7 @@ static int uart_create(struct vm *vm, void **opaque)
 	u->irq_pin = irq_isa_pin(UART_COM1_ISA_IRQ);
 	u->dll = 0x01;		/* 115200 baud with the usual 1.8432 MHz clock */
 	u->lcr = 0x03;		/* 8N1 */
+	u->fast_thr_flags = u->fast_lsr_flags = u->fast_lsr = -1;
 	ret = io_bus_register(&vm->pio, UART_COM1_BASE, UART_NR_PORTS,
 			      &uart_io_ops, u, "uart-16550 (COM1)");
 	if (ret) {
@@ -390,6 +434,9 @@ static int uart_create(struct vm *vm, void **opaque)
 		free(u);
 		return ret;
 	}
+	pthread_mutex_lock(&u->lock);
+	uart_update_fast(u);
+	pthread_mutex_unlock(&u->lock);
 	*opaque = u;
 	return 0;
 }
@@ -439,8 +486,11 @@ static int uart_sync_state(void *opaque, struct dev_state *st)
 		u->msr_delta = 0;
 		st->error = -EINVAL;
 	}
-	if (st->dir == DEV_STATE_LOAD)
-		uart_update_irq(u);	/* the line follows the loaded state */
+	if (st->dir == DEV_STATE_LOAD) {
+		/* The line and the fast ports follow the loaded state. */
+		uart_update_irq(u);
+		uart_update_fast(u);
+	}
 	pthread_mutex_unlock(&u->lock);
 	return st->error;
 }

@@ -95,6 +95,8 @@ static enum vcpu_action vcpu_exit_io(struct vcpu *vcpu, struct vireo_run *run)
 			 vcpu->id, run->io.port, size, run->io.direction, (uint64_t)run->rip);
 		return vcpu_fatal(vcpu, why);
 	}
+	/* Writes the module queued at fast ports came first. */
+	pio_fast_sync(vcpu->vm, run->io.queued);
 	if (run->io.direction == VIREO_IO_OUT)
 		io_bus_write(&vcpu->vm->pio, run->io.port, size, run->io.data & io_size_mask(size));
 	else

@@ -60,6 +60,7 @@ static struct vm *vm_alloc(const struct vm_config *cfg, int echo_fd, int notify_
 	io_bus_init(&vm->pio, "port I/O", VM_PIO_LIMIT, 1, LOG_LEVEL_DEBUG);
 	io_bus_init(&vm->mmio, "MMIO", 0, VM_MMIO_GRANULE, LOG_LEVEL_WARN);
 	console_init(&vm->console, echo_fd);
+	pio_fast_init(&vm->pio_fast);
 	atomic_init(&vm->stop_requested, false);
 	atomic_init(&vm->pause_requested, false);
 	pthread_mutex_init(&vm->lock, NULL);
@@ -276,23 +277,28 @@ static void vm_set_ended_locked(struct vm *vm)
 /* Starts the vCPU threads of a built VM; vm->lock held, state RUNNING. */
 static int vm_start_threads_locked(struct vm *vm, struct errinfo *e)
 {
-	unsigned int i;
-	int ret = 0;
+	unsigned int i = 0;
+	int ret;
 
 	vm->vcpus_active = vm->nr_vcpus;
+	ret = pio_fast_start(vm);
+	if (ret)
+		snprintf(vm->error, sizeof(vm->error), "cannot start the fast-port flusher: %s",
+			 strerror(-ret));
 	/*
 	 * Threads are started with the lock held, so a vCPU that crashes at
 	 * once waits in vm_crash() until every thread_started flag is set.
 	 */
-	for (i = 0; i < vm->nr_vcpus; i++) {
+	for (; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_thread_start(vm->vcpus[i]);
-		if (ret)
+		if (ret) {
+			snprintf(vm->error, sizeof(vm->error), "cannot start vCPU %u thread: %s",
+				 i, strerror(-ret));
 			break;
+		}
 	}
 	if (ret) {
 		vm->crashed = true;
-		snprintf(vm->error, sizeof(vm->error), "cannot start vCPU %u thread: %s",
-			 i, strerror(-ret));
 		errinfo_set(e, ERR_GENERIC, "%s", vm->error);
 		atomic_store(&vm->stop_requested, true);
 		for (unsigned int j = 0; j < i; j++)
@@ -576,6 +582,8 @@ static void vm_release_locked(struct vm *vm)
 			vm->vcpus[i]->thread_started = false;
 	pthread_mutex_unlock(&vm->lock);
 
+	/* The queued port writes reach the devices before these go. */
+	pio_fast_stop(vm);
 	device_destroy_all(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
@@ -689,6 +697,7 @@ void vm_destroy(struct vm *vm, int timeout_ms)
 	io_bus_destroy(&vm->pio);
 	io_bus_destroy(&vm->mmio);
 	console_destroy(&vm->console);
+	pio_fast_destroy(&vm->pio_fast);
 	pthread_cond_destroy(&vm->ended);
 	pthread_cond_destroy(&vm->parked);
 	pthread_cond_destroy(&vm->unpause);

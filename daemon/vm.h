@@ -28,6 +28,7 @@
 #include "device.h"
 #include "io_bus.h"
 #include "linux_boot.h"
+#include "pio_fast.h"
 #include "vm_config.h"
 
 struct module_handle;
@@ -59,6 +60,7 @@ struct vm {
 	bool irqchip;		/* created with VIREO_VM_FLAG_IRQCHIP (irq.h) */
 
 	struct console console;	/* own lock */
+	struct pio_fast pio_fast;	/* fast ports: own lock (pio_fast.h) */
 
 	atomic_bool stop_requested;	/* vCPUs leave their loop when set */
 	atomic_bool pause_requested;	/* vCPUs park in vm_vcpu_park() when set */

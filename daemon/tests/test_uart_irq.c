@@ -3,10 +3,12 @@
  * Host unit tests of the 16550's interrupts and FIFOs: IER/IIR with the
  * data sheet's priorities, the THR-empty interrupt, receive trigger levels,
  * console input through uart_input(), and IRQ 4 as the module would see it
- * (a fake irqchip that records the pin's level and rising edges).
+ * (a fake irqchip that records the pin's level and rising edges); which of
+ * THR and LSR the module may complete as fast ports, and with what answer.
  */
 #include "dev_vm.h"
 #include "log.h"
+#include "pio_fast.h"
 #include "tap.h"
 #include "uart_16550.h"
 
@@ -143,6 +145,72 @@ static void test_state(struct vm *vm)
 	vm_destroy(other, 0);
 }
 
+/* What the UART last asked of the module, per port (-1: never). */
+static int fast_flags[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+static int fast_value[8];
+
+static void fast_sink(struct vm *vm, uint16_t port, unsigned int flags, uint8_t in_value)
+{
+	(void)vm;
+	if (port >= COM1 && port < COM1 + 8) {
+		fast_flags[port - COM1] = (int)flags;
+		fast_value[port - COM1] = in_value;
+	}
+}
+
+static bool thr_fast(void)
+{
+	return fast_flags[0] == VIREO_PIO_FAST_OUT;
+}
+
+/* LSR is a fast IN port answering exactly what a read returns now. */
+static bool lsr_fast_is(struct vm *vm, int value)
+{
+	return fast_flags[5] == VIREO_PIO_FAST_IN && fast_value[5] == value &&
+	       inb(vm, LSR) == value;
+}
+
+static void test_fast_ports(void)
+{
+	struct vm *vm;
+	bool others = true;
+
+	pio_fast_set_test_sink(fast_sink);
+	vm = dev_vm_new(1);
+	if (!ok(vm != NULL, "fast ports: a fresh VM"))
+		return;
+	ok(thr_fast() && lsr_fast_is(vm, 0x60), "at reset THR is a fast OUT port, LSR answers 0x60");
+	for (int i = 1; i < 8; i++)
+		others &= fast_flags[i] == -1 || i == 5;
+	ok(others, "no other UART port is ever made fast");
+
+	outb(vm, LCR, 0x83);
+	ok(fast_flags[0] == 0, "DLAB set: THR is the divisor latch, an ordinary port");
+	outb(vm, LCR, 0x03);
+	ok(thr_fast(), "DLAB clear: fast again");
+	outb(vm, IER, 0x02);
+	ok(fast_flags[0] == 0, "ETBEI set: a THR write re-arms THRE, so it must exit");
+	outb(vm, IER, 0x01);
+	ok(thr_fast(), "ETBEI clear (receive interrupts only): fast again");
+	outb(vm, MCR, 0x10);
+	ok(fast_flags[0] == 0, "loopback: THR bytes go to the receiver, so they exit");
+	outb(vm, MCR, 0x0b);
+	ok(thr_fast(), "loopback off: fast again");
+
+	ok(uart_input(vm, "k", 1) == 1 && lsr_fast_is(vm, 0x61), "a received byte: LSR answers DR");
+	ok(inb(vm, RBR) == 'k' && lsr_fast_is(vm, 0x60), "read: DR gone from the answer");
+	outb(vm, MCR, 0x1b);	/* loopback, 16450 mode: the second byte overruns */
+	outb(vm, RBR, 'x');
+	outb(vm, RBR, 'y');
+	ok(fast_flags[5] == 0, "overrun latched: LSR exits (reading it clears OE)");
+	ok(inb(vm, LSR) == 0x63 && lsr_fast_is(vm, 0x61), "OE read and cleared: fast again with DR");
+	ok(inb(vm, RBR) == 'y' && lsr_fast_is(vm, 0x60), "the overrunning byte replaced the first");
+	outb(vm, MCR, 0x0b);
+	ok(thr_fast(), "loopback off: fast again");
+	vm_destroy(vm, 0);
+	pio_fast_set_test_sink(NULL);
+}
+
 int main(void)
 {
 	struct vm *vm;
@@ -161,6 +229,7 @@ int main(void)
 	test_priorities(vm);
 	test_state(vm);
 	vm_destroy(vm, 0);
+	test_fast_ports();
 	irq_set_test_sink(NULL);
 	dev_vm_teardown();
 	return tap_done();

@@ -21,4 +21,7 @@ typedef __s16 s16;
 typedef __s32 s32;
 typedef __s64 s64;
 
+/* The sparse annotation of user pointers (vireo_core.h prototypes). */
+#define __user
+
 #endif
