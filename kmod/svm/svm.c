@@ -548,13 +548,22 @@ static bool svm_save_is_host_state(const struct vmcb_save *s)
 	       (s->cr3 & CR3_ADDR_MASK) == (__read_cr3() & CR3_ADDR_MASK);
 }
 
+/*
+ * Called on the CPU of the exit, preemption off.  Besides the exit, it
+ * records where VM_HSAVE_PA points: VMRUN stores the host's RIP (past the
+ * VMRUN), RSP, RFLAGS and CR3 there (15.5.1), so a host save area that is
+ * this very VMCB would explain host state found in its save area.
+ */
 static void svm_report_host_state(struct vireo_vcpu *vcpu)
 {
+	struct svm_cpu_data *sd = this_cpu_ptr(&svm_cpu);
 	struct svm_vcpu *svm = to_svm(vcpu);
 	const struct vmcb *v = svm->vmcb;
+	u64 hsave_msr;
 
+	rdmsrl(MSR_VIREO_VM_HSAVE_PA, hsave_msr);
 	vireo_count(vcpu, VIREO_STAT_HOST_STATE_IN_VMCB);
-	pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: the VMCB guest save area holds host state after #VMEXIT: exit_code %#llx info1 %#llx info2 %#llx int_info %#llx int_state %#llx; entry on cpu %d (now %d) with rip %#llx rflags %#llx cr3 %#llx event_inj %#llx, asid %u tlb_control %u int_ctl %#llx\n",
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: the VMCB guest save area holds host state after #VMEXIT: exit_code %#llx info1 %#llx info2 %#llx int_info %#llx int_state %#llx; entry on cpu %d (now %d) with rip %#llx rflags %#llx cr3 %#llx event_inj %#llx, asid %u tlb_control %u int_ctl %#llx; VMCB at %#llx, VM_HSAVE_PA %#llx (this CPU's host save page %#llx)\n",
 			    vcpu->vm->id, vcpu->id, v->control.exit_code,
 			    v->control.exit_info1, v->control.exit_info2,
 			    v->control.exit_int_info, v->control.int_state,
@@ -562,7 +571,8 @@ static void svm_report_host_state(struct vireo_vcpu *vcpu)
 			    svm->entry_rip, svm->entry_rflags,
 			    svm->entry_cr3, svm->entry_event_inj,
 			    v->control.asid, v->control.tlb_control,
-			    v->control.int_ctl);
+			    v->control.int_ctl, svm->vmcb_pa, hsave_msr,
+			    sd->hsave ? (u64)page_to_phys(sd->hsave) : 0);
 }
 
 static int svm_run(struct vireo_vcpu *vcpu)
