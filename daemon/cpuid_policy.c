@@ -12,11 +12,15 @@
  *    CR4.OSXSAVE; XSAVE cleared if the host has XSAVE off, AVX, FMA and
  *    F16C if AVX state is not offered; the initial APIC ID (EBX[31:24])
  *    zeroed (the module fills in each vCPU's).
- *  - Leaf 7 subleaf 0: instruction-set extensions only, from an allow
- *    list (BMI1/2, ERMS, ADX, RDSEED, CLFLUSHOPT, CLWB, SHA; AVX2, GFNI,
- *    VAES, VPCLMULQDQ with AVX; the AVX-512 set with AVX-512 state).
- *    Nothing that needs a CR4 bit, an MSR or an intercept the module does
- *    not have (FSGSBASE, SMEP, SMAP, INVPCID, PKU, UMIP, RDPID, TSX, ...).
+ *  - Leaf 7 subleaf 0: from an allow list, what the host has of
+ *    instruction-set extensions (BMI1/2, ERMS, ADX, RDSEED, CLFLUSHOPT,
+ *    CLWB, SHA; AVX2, GFNI, VAES, VPCLMULQDQ with AVX; the AVX-512 set
+ *    with AVX-512 state) and of the protections that are a CR4 bit the
+ *    hardware implements under nested paging with no help from the module
+ *    (FSGSBASE, SMEP, SMAP, UMIP: both backends let the guest own those
+ *    CR4 bits).  Nothing that needs an MSR, a state component or an
+ *    intercept the module does not have (INVPCID and PCID, PKU, RDPID,
+ *    TSX, ...).
  *  - Leaf 0xD: the XSAVE components offered (cpuid_xcr0_offered()); EBX
  *    of subleaf 0 is filled in by the module for the guest's XCR0; subleaf
  *    1 offers XSAVEOPT and XGETBV with ECX=1, not XSAVEC/XSAVES; the
@@ -47,7 +51,9 @@
 
 #define CPUID_7_EBX_ALLOWED	(CPUID_7_EBX_BMI1 | CPUID_7_EBX_BMI2 | CPUID_7_EBX_ERMS | \
 				 CPUID_7_EBX_RDSEED | CPUID_7_EBX_ADX | \
-				 CPUID_7_EBX_CLFLUSHOPT | CPUID_7_EBX_CLWB | CPUID_7_EBX_SHA)
+				 CPUID_7_EBX_CLFLUSHOPT | CPUID_7_EBX_CLWB | CPUID_7_EBX_SHA | \
+				 CPUID_7_EBX_FSGSBASE | CPUID_7_EBX_SMEP | CPUID_7_EBX_SMAP)
+#define CPUID_7_ECX_ALLOWED	CPUID_7_ECX_UMIP
 #define CPUID_7_EBX_AVX512	(CPUID_7_EBX_AVX512F | CPUID_7_EBX_AVX512DQ | \
 				 CPUID_7_EBX_AVX512IFMA | CPUID_7_EBX_AVX512CD | \
 				 CPUID_7_EBX_AVX512BW | CPUID_7_EBX_AVX512VL)
@@ -116,7 +122,7 @@ static void cpuid_policy_leaf7(struct vireo_cpuid *policy, cpuid_host_fn host,
 			       uint64_t xcr0)
 {
 	struct vireo_cpuid_entry *entry;
-	uint32_t ebx = CPUID_7_EBX_ALLOWED, ecx = 0;
+	uint32_t ebx = CPUID_7_EBX_ALLOWED, ecx = CPUID_7_ECX_ALLOWED;
 
 	if (xcr0 & XCR0_YMM) {
 		ebx |= CPUID_7_EBX_AVX2;

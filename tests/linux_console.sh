@@ -10,6 +10,7 @@
 #   - a typed `echo typed-$((6*7))` prints typed-42 (the shell reads input);
 #   - `sleep 2` in the guest takes 1.5-6 s of host time (loose: a
 #     correctness check, not a benchmark) and 1.8-3 s of guest uptime;
+#   - the guest has AVX, SMEP, SMAP, FSGSBASE and UMIP iff the host has;
 #   - a typed `poweroff -f` ends the VM and vireod exits with status 0;
 #   - the same VM started on a management socket (`vireod --socket`,
 #     `vireoctl vm start --config`): `vireoctl console` with commands on its
@@ -25,7 +26,7 @@ TIMEOUT=240		# vireod --timeout: the whole run
 linux_guest_setup
 linux_guest_prepare linux-console 1
 
-tap_plan 9
+tap_plan 10
 kmsg_mark linux_console
 
 # 1. Boot to the shell.
@@ -72,7 +73,18 @@ console | grep -a 'x86/fpu: Enabled' | tail -n 1 | tap_diag_file
 [ "$fpu" = "$want 0" ]
 tap_result "the guest has AVX iff the host has (want $want) and consistent XSAVE sizes (avx, problems: ${fpu:-none})" $?
 
-# 6-7. poweroff -f ends the VM cleanly.
+# 6. The protections the CPUID policy passes through (CR4 bits the guest
+#    owns): the guest kernel finds SMEP, SMAP, FSGSBASE and UMIP exactly
+#    where the test VM's CPU has them, and boots with them on.
+prot_flags() { for f in smep smap fsgsbase umip; do grep -qw $f /proc/cpuinfo && printf 1 || printf 0; done; }
+want=$(prot_flags)
+type_line 'echo "PROT $(for f in smep smap fsgsbase umip; do grep -qw $f /proc/cpuinfo && printf 1 || printf 0; done)"'
+wait_count $CMD_WAIT '^PROT [01]{4}' 1
+prot=$(console | sed -n 's/^PROT \([01]\{4\}\).*/\1/p' | head -n 1)
+[ "$prot" = "$want" ]
+tap_result "the guest has SMEP, SMAP, FSGSBASE, UMIP iff the host has (host $want, guest ${prot:-none})" $?
+
+# 7-8. poweroff -f ends the VM cleanly.
 type_line 'poweroff -f'
 exec 3>&-
 linux_guest_wait_exit $CMD_WAIT
@@ -81,7 +93,7 @@ tap_result "vireod exits within ${CMD_WAIT} s of a typed poweroff -f" $?
 [ "$rc" = 0 ]
 tap_result "the guest powers off and vireod exits with status 0 (status $rc)" $?
 
-# 8-9. vireoctl console against vireod's management socket.
+# 9-10. vireoctl console against vireod's management socket.
 sock=$work/vireod.sock
 ctl() { "$VIREOCTL" --socket "$sock" "$@"; }
 ctl_marker() { ctl vm console linux-console 2>/dev/null | grep -aq 'VIREO-GUEST-INIT-OK'; }

@@ -205,11 +205,14 @@ static void test_cpuid(void)
 	   "leaf 1: hypervisor bit set; VMX, SMX, MONITOR, OSXSAVE cleared; XSAVE, AVX and the rest kept");
 	ok(e1 && (e1->ebx >> 24) == 0 && e1->edx == 0xffffffff, "leaf 1: initial APIC ID zeroed");
 	ok(e7 && (e7->flags & VIREO_CPUID_FLAG_SIGNIFICANT_INDEX) && e7->eax == 0 &&
-	   (e7->ebx & (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2)) ==
-	   (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2) &&
-	   !(e7->ebx & ((1u << 0) | (1u << 7) | (1u << 10) | (1u << 20))) &&
+	   (e7->ebx & (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2 |
+		       CPUID_7_EBX_FSGSBASE | CPUID_7_EBX_SMEP | CPUID_7_EBX_SMAP)) ==
+	   (CPUID_7_EBX_AVX2 | CPUID_7_EBX_AVX512F | CPUID_7_EBX_BMI2 |
+	    CPUID_7_EBX_FSGSBASE | CPUID_7_EBX_SMEP | CPUID_7_EBX_SMAP) &&
+	   (e7->ecx & CPUID_7_ECX_UMIP) &&
+	   !(e7->ebx & ((1u << 10) | (1u << 11) | (1u << 4))) &&
 	   !(e7->ecx & ((1u << 3) | (1u << 22))) && e7->edx == 0,
-	   "leaf 7: AVX2, AVX-512, BMI2 offered; FSGSBASE, SMEP, INVPCID, SMAP, PKU, RDPID not; EDX 0");
+	   "leaf 7: AVX2, AVX-512, BMI2, FSGSBASE, SMEP, SMAP, UMIP offered; INVPCID, RTM, HLE, PKU, RDPID not; EDX 0");
 	ok(d0 && d0->eax == 0xe7 && d0->edx == 0 && d0->ebx == 576 &&
 	   d0->ecx == 576 + 64 * 6,
 	   "leaf 0xD.0: x87, SSE, AVX, AVX-512 (not MPX, PKRU); max size 0x%x", d0 ? d0->ecx : 0);
