@@ -156,3 +156,15 @@ void io_bus_write(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t val
 {
 	io_bus_access(bus, addr, size, true, value);
 }
+
+void io_bus_write_bytes(struct io_bus *bus, uint64_t addr, const uint8_t *bytes, size_t n)
+{
+	const struct io_range *r = io_bus_find(bus, addr);
+
+	if (r && r->ops->write_bytes) {
+		r->ops->write_bytes(r->opaque, addr - r->base, bytes, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		io_bus_access(bus, addr, 1, true, bytes[i]);
+}

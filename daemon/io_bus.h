@@ -30,6 +30,12 @@ struct io_ops {
 	 * the 16550 sees on real hardware.
 	 */
 	unsigned max_access;
+	/*
+	 * Optional: 'n' one-byte writes to the same offset, in order, with
+	 * the effect of n calls of write() (a replay of queued fast-port
+	 * writes, pio_fast.c).  Without it the bus calls write() n times.
+	 */
+	void (*write_bytes)(void *opaque, uint64_t offset, const uint8_t *bytes, size_t n);
 };
 
 struct io_range {
@@ -69,6 +75,8 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 /* Returns the value read, masked to 'size' bytes. */
 uint64_t io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size);
 void io_bus_write(struct io_bus *bus, uint64_t addr, unsigned size, uint64_t value);
+/* 'n' one-byte writes of bytes[0..n) to the same address, in order. */
+void io_bus_write_bytes(struct io_bus *bus, uint64_t addr, const uint8_t *bytes, size_t n);
 
 static inline uint64_t io_size_mask(unsigned size)
 {

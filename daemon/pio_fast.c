@@ -70,6 +70,23 @@ void pio_fast_set(struct vm *vm, uint16_t port, unsigned int flags, uint8_t in_v
 		(void)ioctl(vm->fd, VIREO_SET_PIO_FAST, &req);
 }
 
+/*
+ * Replays records in order, each run of writes to one port as one burst
+ * (a console line is one write to the console, not one per byte).
+ */
+static void pio_fast_replay(struct vm *vm, const struct vireo_pio_record *recs, uint32_t n)
+{
+	uint8_t bytes[VIREO_PIO_QUEUE_LEN];
+	uint32_t i = 0, len;
+
+	while (i < n) {
+		for (len = 0; i + len < n && recs[i + len].port == recs[i].port; len++)
+			bytes[len] = recs[i + len].value;
+		io_bus_write_bytes(&vm->pio, recs[i].port, bytes, len);
+		i += len;
+	}
+}
+
 /* Drains the module's queue and replays it; pf->lock held. */
 static void pio_fast_replay_locked(struct vm *vm)
 {
@@ -86,8 +103,7 @@ static void pio_fast_replay_locked(struct vm *vm)
 				  vm->config.name, strerror(errno));
 			break;
 		}
-		for (uint32_t i = 0; i < d.count; i++)
-			io_bus_write(&vm->pio, recs[i].port, 1, recs[i].value);
+		pio_fast_replay(vm, recs, d.count);
 		vm->pio_fast.replayed += d.count;
 	} while (d.count == d.max);
 }

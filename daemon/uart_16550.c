@@ -231,11 +231,20 @@ static uint8_t uart_lsr(const struct uart *u)
 	return value;
 }
 
+/*
+ * A THR write would only print: not the divisor latch, no loopback, and no
+ * THR-empty interrupt to re-arm.
+ */
+static bool uart_thr_only_prints(const struct uart *u)
+{
+	return !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
+	       !(u->ier & UART_IER_THRI);
+}
+
 /* Tells the module which of THR and LSR it may complete; lock held. */
 static void uart_update_fast(struct uart *u)
 {
-	int thr = !(u->lcr & UART_LCR_DLAB) && !(u->mcr & UART_MCR_LOOP) &&
-		  !(u->ier & UART_IER_THRI) ? VIREO_PIO_FAST_OUT : 0;
+	int thr = uart_thr_only_prints(u) ? VIREO_PIO_FAST_OUT : 0;
 	int lsr = u->overrun ? 0 : VIREO_PIO_FAST_IN;
 	int lsr_value = uart_lsr(u);
 
@@ -339,13 +348,9 @@ static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
 	return value;
 }
 
-static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+/* One register write; lock held. */
+static void uart_write_locked(struct uart *u, uint64_t offset, uint8_t byte)
 {
-	struct uart *u = opaque;
-	uint8_t byte = (uint8_t)value;
-
-	(void)size;
-	pthread_mutex_lock(&u->lock);
 	switch (offset) {
 	case UART_RBR_THR_DLL:
 		if (u->lcr & UART_LCR_DLAB)
@@ -380,6 +385,34 @@ static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 	default:
 		break;	/* LSR and MSR are read-only */
 	}
+}
+
+static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct uart *u = opaque;
+
+	(void)size;
+	pthread_mutex_lock(&u->lock);
+	uart_write_locked(u, offset, (uint8_t)value);
+	uart_update_irq(u);
+	uart_update_fast(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/*
+ * Replayed THR writes: while a THR write only prints (what made THR a
+ * fast port), a run of them is one console write; otherwise byte by byte.
+ */
+static void uart_write_bytes(void *opaque, uint64_t offset, const uint8_t *bytes, size_t n)
+{
+	struct uart *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	if (offset == UART_RBR_THR_DLL && uart_thr_only_prints(u))
+		console_write(u->console, bytes, n);
+	else
+		for (size_t i = 0; i < n; i++)
+			uart_write_locked(u, offset, bytes[i]);
 	uart_update_irq(u);
 	uart_update_fast(u);
 	pthread_mutex_unlock(&u->lock);
@@ -388,6 +421,7 @@ static void uart_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 static const struct io_ops uart_io_ops = {
 	.read = uart_read,
 	.write = uart_write,
+	.write_bytes = uart_write_bytes,
 	.max_access = 1,
 };
 

@@ -7,6 +7,7 @@
  * THR and LSR the module may complete as fast ports, and with what answer.
  */
 #include "dev_vm.h"
+#include "io_bus.h"
 #include "log.h"
 #include "pio_fast.h"
 #include "tap.h"
@@ -211,6 +212,29 @@ static void test_fast_ports(void)
 	pio_fast_set_test_sink(NULL);
 }
 
+/* A replayed run of THR writes: one console write, or byte by byte. */
+static void test_write_bytes(void)
+{
+	struct vm *vm = dev_vm_new(1);
+	char out[16] = "";
+	uint64_t start, end, before;
+	size_t n;
+
+	if (!ok(vm != NULL, "write_bytes: a fresh VM"))
+		return;
+	before = console_total(&vm->console);
+	io_bus_write_bytes(&vm->pio, RBR, (const uint8_t *)"hello", 5);
+	n = console_read(&vm->console, before, out, sizeof(out) - 1, &start, &end);
+	ok(n == 5 && !memcmp(out, "hello", 5), "a burst of THR writes reaches the console whole");
+	outb(vm, FCR, 0x01);
+	outb(vm, MCR, 0x10);
+	io_bus_write_bytes(&vm->pio, RBR, (const uint8_t *)"abc", 3);
+	ok(console_total(&vm->console) == before + 5, "in loopback the burst does not print");
+	ok(inb(vm, RBR) == 'a' && inb(vm, RBR) == 'b' && inb(vm, RBR) == 'c' &&
+	   !(inb(vm, LSR) & 1), "it goes to the receive FIFO byte by byte, in order");
+	vm_destroy(vm, 0);
+}
+
 int main(void)
 {
 	struct vm *vm;
@@ -230,6 +254,7 @@ int main(void)
 	test_state(vm);
 	vm_destroy(vm, 0);
 	test_fast_ports();
+	test_write_bytes();
 	irq_set_test_sink(NULL);
 	dev_vm_teardown();
 	return tap_done();
