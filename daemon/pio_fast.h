@@ -59,8 +59,10 @@ void pio_fast_destroy(struct pio_fast *pf);
 void pio_fast_set(struct vm *vm, uint16_t port, unsigned int flags, uint8_t in_value);
 
 /*
- * Before a port I/O exit is handled: replays the 'queued' records the exit
- * reported, or waits for a replay in progress.  vCPU threads only.
+ * Before a port I/O exit is handled: with 'queued' (run->io.queued) not 0,
+ * drains and replays the whole queue; with 0, only waits for a replay in
+ * progress.  Also called before a fatal exit is reported, so the guest's
+ * last output comes first.  vCPU threads and pio_fast_stop() only.
  */
 void pio_fast_sync(struct vm *vm, uint32_t queued);
 

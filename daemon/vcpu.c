@@ -76,6 +76,8 @@ static void vcpu_dump_registers(struct vcpu *vcpu)
 /* Logs 'summary' and the registers, then crashes the VM with 'summary'. */
 static enum vcpu_action vcpu_fatal(struct vcpu *vcpu, const char *summary)
 {
+	/* The guest's last output first: it often says what went wrong. */
+	pio_fast_sync(vcpu->vm, 1);
 	log_error("vm %s: %s", vcpu->vm->config.name, summary);
 	if (vcpu->fd >= 0)
 		vcpu_dump_registers(vcpu);
