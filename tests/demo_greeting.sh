@@ -3,8 +3,12 @@
 #
 # The demo: `daemon/vireod --run daemon/examples/hello.json` boots the hello
 # guest, whose greeting must reach vireod's stdout (the guest console), and
-# vireod must end on its own with status 0 (every vCPU halted).  Run as root from the repository root; loads
-# vireo.ko if needed and leaves the module state as it found it.
+# vireod must end on its own with status 0 (every vCPU halted).  Then the
+# crash guest (daemon/guests/crash.S) prints a line and triple faults:
+# vireod must exit 1 with the triple fault in its log, and the line, which
+# the module queued at COM1's fast ports, must still reach stdout, whole and
+# exactly once.  Run as root from the repository root; loads vireo.ko if
+# needed and leaves the module state as it found it.
 
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
@@ -13,6 +17,8 @@ KO=kmod/vireo.ko
 VIREOD=daemon/vireod
 CONFIG=daemon/examples/hello.json
 GREETING="Hello from a Vireo guest!"
+LAST_WORDS="Last words before a triple fault"
+CRASH_IMAGE=daemon/guests/crash.bin
 TIMEOUT=60
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
@@ -23,15 +29,16 @@ grep -qwE 'svm|vmx' /proc/cpuinfo || tap_skip_all "no SVM/VMX on this CPU"
 loaded_here=0
 out=$(mktemp)
 err=$(mktemp)
+crash_cfg=$(mktemp --suffix=.json)
 cleanup() {
 	[ $loaded_here = 1 ] && wait_for 5 rmmod vireo 2>/dev/null
-	rm -f "$out" "$err"
+	rm -f "$out" "$err" "$crash_cfg"
 }
 trap cleanup EXIT
 
 vireo_load_for_test "$KO"
 
-tap_plan 3
+tap_plan 6
 kmsg_mark demo
 # vireod stops the VM itself after --timeout (status 124); timeout(1) is
 # only the backstop.
@@ -49,6 +56,23 @@ grep -qF "$GREETING" "$out"
 tap_result "the greeting \"$GREETING\" reaches vireod's stdout" $?
 [ $rc -eq 0 ]
 tap_result "vireod exits with status 0 (every vCPU halted)" $?
+# The crash guest: its last words and a clean report.
+printf '{ "name": "crash", "memory_mib": 16, "vcpus": 1, "image": "%s",\n  "entry": "real", "load_address": "0x10000" }\n' \
+	"$CRASH_IMAGE" >"$crash_cfg"
+timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$crash_cfg" --timeout $TIMEOUT \
+	>"$out" 2>"$err" </dev/null
+rc=$?
+tap_diag "vireod --run (crash guest): exit status $rc; console:"
+head -n 20 "$out" | tap_diag_file
+tap_diag "vireod log (stderr):"
+tail -n 30 "$err" | tap_diag_file
+[ $rc -eq 1 ]
+tap_result "a guest triple fault ends vireod --run with status 1 (status $rc)" $?
+grep -qi "shutdown" "$err"
+tap_result "vireod's log reports the triple fault (SHUTDOWN exit)" $?
+[ "$(tr -d '\r' <"$out")" = "$LAST_WORDS" ]
+tap_result "the guest's last words reach stdout whole, exactly once (queued at the fast ports)" $?
+
 if [ $TAP_FAILED = 1 ]; then
 	tap_diag "kernel log since the demo started:"
 	kmsg_since | grep -i vireo | tail -n 50 | tap_diag_file
