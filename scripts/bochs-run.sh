@@ -61,8 +61,8 @@ repo=$(dirname "$scripts")
 SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr lapic_timer lapic_ipi lapic_smp halt_sleep ioapic
-nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state demo_greeting
-linux_boot kvm_conflict"
+nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state pio_fast
+demo_greeting linux_boot kvm_conflict"
 # Everything that can run on VMX. Left out, because they do not touch the
 # backend and need what the initramfs does not carry (QEMU, make, the
 # daemon's test tree, ASan): daemon_unit and host/decode, which the QEMU run
