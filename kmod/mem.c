@@ -205,6 +205,27 @@ int vireo_gva_to_gpa(struct vireo_vcpu *vcpu, const struct vireo_paging *pg,
 }
 
 /*
+ * The frame a present leaf entry maps @gva to: is it in the nested page
+ * table, and as the module's own page?  (If not, the access would have been
+ * a nested page fault, not a guest #PF.)
+ */
+static void vireo_dump_leaf(struct vireo_vm *vm, const char *what, u64 gva,
+			    int level, u64 pte)
+{
+	u64 mask = BIT_ULL(12 + 9 * (level - 1)) - 1;
+	u64 gpa = ((pte & GPTE_ADDR_MASK) & ~mask) | (gva & mask);
+	struct page *page = gpa < vm->ram_bytes ?
+			    vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false) : NULL;
+	u64 tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
+	u64 host = page ? page_to_phys(page) : 0;
+
+	pr_warn_ratelimited(VIREO_LOG_PREFIX "  %s %#llx maps gpa %#llx: nested map %#llx, module page %#llx%s\n",
+			    what, gva, gpa, tdp, host,
+			    tdp && (tdp & GPTE_ADDR_MASK) != host ? " MISMATCH" :
+			    !tdp ? " (not in the nested table)" : "");
+}
+
+/*
  * Log how @gva translates in long mode, level by level: each guest table's
  * frame, the entry read from it through the module's own page, and whether
  * the nested page table maps that frame to the same host page.  For crash
@@ -244,8 +265,12 @@ static void vireo_dump_translation(struct vireo_vcpu *vcpu,
 				    page ? page_count(page) : 0,
 				    page ? page_mapcount(page) : 0,
 				    page ? page->flags : 0);
-		if (!(pte & GPTE_PRESENT) || (level > 1 && (pte & GPTE_PS)))
+		if (!(pte & GPTE_PRESENT))
 			return;
+		if (level == 1 || (pte & GPTE_PS)) {
+			vireo_dump_leaf(vm, what, gva, level, pte);
+			return;
+		}
 		table = pte & GPTE_ADDR_MASK;
 	}
 }
