@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the test Linux guest again and again, to catch intermittent crashes
+# (docs/testing.md, "Known problems").  Runs inside the test VM as root from
+# the repository root (`make vm-shell`, then this script).
+#
+#   linux-boot-loop.sh [-n N] [-c VCPUS] [-x "CMDLINE EXTRA"] [-o DIR]
+#
+# Each boot is `vireod --run` of Debian's kernel with the busybox initramfs
+# (scripts/mk-guest-initramfs.sh), 256 MiB and vireo.poweroff=1, as in
+# `make bench`; it passes when /init printed its marker and vireod exited 0.
+# A failed boot keeps its console and vireod log in DIR (default
+# /tmp/linux-boot-loop) and prints the module's crash report from dmesg.
+# Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+n=20 vcpus=1 extra= out=/tmp/linux-boot-loop
+while getopts "n:c:x:o:h" opt; do
+	case $opt in
+	n) n=$OPTARG ;;
+	c) vcpus=$OPTARG ;;
+	x) extra=$OPTARG ;;
+	o) out=$OPTARG ;;
+	*) sed -n '4,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+[[ "$n" =~ ^[1-9][0-9]*$ && "$vcpus" =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "linux-boot-loop: -n and -c want positive numbers" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "linux-boot-loop: needs root" >&2; exit 2; }
+
+mkdir -p "$out" || exit 2
+lsmod | grep -q '^vireo ' || insmod kmod/vireo.ko || exit 1
+scripts/mk-guest-initramfs.sh "$out/initrd.cpio.gz" >"$out/mk.log" 2>&1 ||
+	{ echo "linux-boot-loop: initramfs build failed, see $out/mk.log" >&2; exit 1; }
+# VIREO_GET_TSC_KHZ: the guest cannot calibrate its TSC under nested TCG.
+khz=$(python3 -c 'import fcntl,os; fd=os.open("/dev/vireo",os.O_RDWR); print(fcntl.ioctl(fd,0xb703))') || exit 1
+cat >"$out/linux.json" <<JSON
+{ "name": "boot-loop", "memory_mib": 256, "vcpus": $vcpus,
+  "kernel": "/boot/vmlinuz-$(uname -r)", "initrd": "$out/initrd.cpio.gz",
+  "cmdline": "console=ttyS0 acpi=off io_delay=none no_timer_check vireo.poweroff=1 tsc_early_khz=$khz${extra:+ $extra}" }
+JSON
+
+failed=0
+for i in $(seq 1 "$n"); do
+	dmesg -C
+	start=$(date +%s.%N)
+	timeout 150 daemon/vireod --run "$out/linux.json" --timeout 120 \
+		>"$out/console.$i" 2>"$out/vireod.$i" </dev/null
+	rc=$?
+	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+	marker=$(grep -ac VIREO-GUEST-INIT-OK "$out/console.$i")
+	if [ "$rc" = 0 ] && [ "$marker" = 1 ]; then
+		echo "boot $i: ok (${secs} s)"
+		rm -f "$out/console.$i" "$out/vireod.$i"
+		continue
+	fi
+	failed=$((failed + 1))
+	echo "boot $i: FAILED (vireod status $rc, marker $marker, ${secs} s); logs in $out/*.$i"
+	tail -n 5 "$out/vireod.$i"
+	dmesg | grep -a -A16 'shutdown\|host state' | head -n 40
+done
+echo "linux-boot-loop: $failed of $n boots failed (${vcpus} vCPU, extra '${extra}')"
+[ "$failed" = 0 ]
