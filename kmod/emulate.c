@@ -220,25 +220,80 @@ static void vireo_finish_mmio_read(struct vireo_vcpu *vcpu,
  * the CPU, whose DR0-DR3 belong to the host: the guest can read back what
  * it wrote, but its hardware breakpoints do not fire.  SDM vol. 3B, 17.2.
  */
-int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write)
+/*
+ * Decode the MOV to or from a control or debug register at RIP, for exits
+ * that do not say which register (SVM without decode assists):
+ * [F0] [REX] 0F @opcode ModRM, ModRM.mod always 3 (SDM vol. 2B, MOV--Move
+ * to/from Control/Debug Registers).  *reg is ModRM.reg with REX.R, plus 8
+ * with a LOCK prefix (AMD's encoding of CR8 outside 64-bit mode, APM vol.
+ * 3); *gpr is ModRM.rm with REX.B, 64 bits wide in 64-bit mode and 32
+ * otherwise (*wide).  Returns the length, or 0 with an internal-error exit
+ * in the record.
+ */
+static unsigned int vireo_decode_mov_xr(struct vireo_vcpu *vcpu, u8 opcode,
+					unsigned int *reg, unsigned int *gpr,
+					bool *wide)
 {
 	struct vireo_paging pg;
-	u8 bytes[INSN_MAX_LEN];
-	unsigned int n, pos = 0, gpr;
-	bool rex_b = false;
-	unsigned long val;
+	u8 bytes[INSN_MAX_LEN], rex = 0;
+	unsigned int n, pos = 0, lock = 0;
 
 	vireo_ops->get_paging(vcpu, &pg);
-	if (vireo_fetch_insn(vcpu, &pg, bytes, &n))
-		return vireo_exit_internal(vcpu, VIREO_INTERNAL_GVA, 0, NULL, 0);
-	if (pos < n && (pg.efer & EFER_LMA) && pg.cs_l &&
-	    (bytes[pos] & 0xf0) == 0x40)
-		rex_b = bytes[pos++] & 1;
-	if (pos + 3 > n || bytes[pos] != 0x0f ||
-	    bytes[pos + 1] != (write ? 0x23 : 0x21) ||
-	    (bytes[pos + 2] >> 6) != 3)
-		return vireo_exit_internal(vcpu, VIREO_INTERNAL_DECODE, 0, bytes, n);
-	gpr = (bytes[pos + 2] & 7) | (rex_b ? 8 : 0);
+	if (vireo_fetch_insn(vcpu, &pg, bytes, &n)) {
+		vireo_exit_internal(vcpu, VIREO_INTERNAL_GVA, 0, NULL, 0);
+		return 0;
+	}
+	*wide = (pg.efer & EFER_LMA) && pg.cs_l;
+	if (pos < n && bytes[pos] == 0xf0) {
+		lock = 8;
+		pos++;
+	}
+	if (pos < n && *wide && (bytes[pos] & 0xf0) == 0x40)
+		rex = bytes[pos++];
+	if (pos + 3 > n || bytes[pos] != 0x0f || bytes[pos + 1] != opcode ||
+	    (bytes[pos + 2] >> 6) != 3) {
+		vireo_exit_internal(vcpu, VIREO_INTERNAL_DECODE, 0, bytes, n);
+		return 0;
+	}
+	*reg = ((bytes[pos + 2] >> 3) & 7) + ((rex & 4) ? 8 : 0) + lock;
+	*gpr = (bytes[pos + 2] & 7) | ((rex & 1) ? 8 : 0);
+	return pos + 3;
+}
+
+/*
+ * MOV to CR8 (SVM intercepts it when the vCPU has a LAPIC): CR8 is the
+ * LAPIC's task priority class.  Bits 63:4 set: #GP(0).
+ */
+int vireo_emulate_mov_to_cr8(struct vireo_vcpu *vcpu)
+{
+	unsigned int reg, gpr, len;
+	bool wide;
+	u64 val;
+
+	len = vireo_decode_mov_xr(vcpu, 0x22, &reg, &gpr, &wide);
+	if (!len)
+		return VIREO_TO_USER;
+	if (reg != 8)
+		return vireo_exit_internal(vcpu, VIREO_INTERNAL_DECODE, 0, NULL, 0);
+	val = wide ? vcpu->regs[gpr] : (u32)vcpu->regs[gpr];
+	if (val > 15) {
+		vireo_ops->queue_exception(vcpu, 13, true, 0);
+		return VIREO_RESUME;
+	}
+	vireo_lapic_set_cr8(vcpu, val);
+	vcpu->rip += len;
+	return VIREO_RESUME;
+}
+
+int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write)
+{
+	unsigned int reg, gpr, len;
+	unsigned long val;
+	bool wide;
+
+	len = vireo_decode_mov_xr(vcpu, write ? 0x23 : 0x21, &reg, &gpr, &wide);
+	if (!len)
+		return VIREO_TO_USER;
 
 	if (dr == 4 || dr == 5)
 		dr += 2;	/* aliases of DR6/DR7 while CR4.DE is clear */
@@ -258,7 +313,7 @@ int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write)
 		val = dr < 4 ? vcpu->dr[dr] : dr == 6 ? vcpu->dr6 : vcpu->dr7;
 		vcpu->regs[gpr] = val;
 	}
-	vcpu->rip += pos + 3;
+	vcpu->rip += len;
 	return VIREO_RESUME;
 }
 

@@ -166,6 +166,27 @@ int vireo_lapic_pending(struct vireo_vcpu *vcpu)
 	return irr;
 }
 
+/*
+ * CR8 is the task priority register's class: a read gives TPR[7:4], a
+ * write sets TPR[7:4] and clears TPR[3:0] (SDM vol. 3A, 10.8.6.1).  The
+ * next entry delivers whatever a lower priority lets through.
+ */
+u8 vireo_lapic_get_cr8(struct vireo_vcpu *vcpu)
+{
+	/* One aligned word: no lock needed for a consistent value. */
+	return (READ_ONCE(vcpu->lapic->regs[LAPIC_REG_TPR / 4]) >> 4) & 0xf;
+}
+
+void vireo_lapic_set_cr8(struct vireo_vcpu *vcpu, u8 cr8)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	lapic_set(apic, LAPIC_REG_TPR, (cr8 & 0xf) << 4);
+	spin_unlock_irqrestore(&apic->lock, flags);
+}
+
 /* The guest is taking @vec now: move it from IRR to ISR (10.8.4). */
 void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec)
 {

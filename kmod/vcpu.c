@@ -333,21 +333,30 @@ static long vireo_ioctl_set_regs(void *obj, unsigned long arg)
 	return vireo_set_regs(obj, &regs);
 }
 
+/* With a LAPIC, sregs.cr8 is its TPR class (vireo_lapic_get_cr8()). */
 static long vireo_ioctl_get_sregs(void *obj, unsigned long arg)
 {
+	struct vireo_vcpu *vcpu = obj;
 	struct vireo_sregs sregs = {};
 
-	vireo_ops->get_sregs(obj, &sregs);
+	vireo_ops->get_sregs(vcpu, &sregs);
+	if (vcpu->lapic)
+		sregs.cr8 = vireo_lapic_get_cr8(vcpu);
 	return copy_to_user((void __user *)arg, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 }
 
 static long vireo_ioctl_set_sregs(void *obj, unsigned long arg)
 {
+	struct vireo_vcpu *vcpu = obj;
 	struct vireo_sregs sregs;
+	int ret;
 
 	if (copy_from_user(&sregs, (void __user *)arg, sizeof(sregs)))
 		return -EFAULT;
-	return vireo_ops->set_sregs(obj, &sregs);
+	ret = vireo_ops->set_sregs(vcpu, &sregs);
+	if (!ret && vcpu->lapic)
+		vireo_lapic_set_cr8(vcpu, sregs.cr8);
+	return ret;
 }
 
 static long vireo_ioctl_run(void *obj, unsigned long arg)

@@ -318,6 +318,8 @@ void vireo_lapic_free(struct vireo_vcpu *vcpu);
 void vireo_lapic_reset(struct vireo_vcpu *vcpu);
 void vireo_lapic_set_irq(struct vireo_vcpu *vcpu, u8 vec);
 int vireo_lapic_pending(struct vireo_vcpu *vcpu);
+u8 vireo_lapic_get_cr8(struct vireo_vcpu *vcpu);
+void vireo_lapic_set_cr8(struct vireo_vcpu *vcpu, u8 cr8);
 void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec);
 bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 		      bool write, u64 *val);
@@ -371,6 +373,7 @@ int vireo_emulate_io(struct vireo_vcpu *vcpu, u16 port, u8 size, bool in,
 int vireo_emulate_mmio(struct vireo_vcpu *vcpu, u64 gpa);
 int vireo_emulate_npf(struct vireo_vcpu *vcpu, u64 gpa, bool in_table_walk);
 int vireo_emulate_hypercall(struct vireo_vcpu *vcpu, unsigned int insn_len);
+int vireo_emulate_mov_to_cr8(struct vireo_vcpu *vcpu);
 int vireo_emulate_mov_dr(struct vireo_vcpu *vcpu, unsigned int dr, bool write);
 int vireo_exit_to_user_hw(struct vireo_vcpu *vcpu, u32 reason, u64 code,
 			  u64 info1, u64 info2, u64 int_info);

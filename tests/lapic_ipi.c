@@ -4,7 +4,8 @@
  * uapi.md 7.4): fixed IPIs through the xAPIC ICR (shorthands, physical,
  * broadcast and flat logical destinations), through the x2APIC ICR MSR and
  * the x2APIC SELF IPI MSR; the task priority holding back vectors of its
- * class and below; the in-service register, the processor priority and
+ * class and below, and CR8 as that priority's class (MOV to CR8 lowering it
+ * delivers at once; the sregs' cr8; #GP for bits 63:4); the in-service register, the processor priority and
  * EOI with nested vectors; the highest pending vector first.
  */
 #include "vireo_test.h"
@@ -288,6 +289,93 @@ TEST(tpr_holds_back_lower_classes)
 
 	vm_install_interrupt_handler(vm, VEC_CLASS4, guest_ipi_handler);
 	vm_install_interrupt_handler(vm, VEC_CLASS6, guest_ipi_handler);
+	vcpu_run_expect_done(vcpu);
+	vm_free(vm);
+}
+
+/* ---- CR8 is the TPR's class (SDM vol. 3A, 10.8.6.1) --------------- */
+
+static uint64_t read_cr8(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr8, %0" : "=r"(v));
+	return v;
+}
+
+static void write_cr8(uint64_t v)
+{
+	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
+}
+
+static void guest_cr8(void)
+{
+	xapic_enable();
+	sti();
+	xapic_write_reg(APIC_TASKPRI, 0x5a);
+	GUEST_ASSERT_EQ(read_cr8(), 5);
+	/* A write sets TPR[7:4] and clears TPR[3:0]; R9 takes a REX prefix. */
+	asm volatile("mov %0, %%r9; mov %%r9, %%cr8" : : "r"(3ULL) : "r9", "memory");
+	GUEST_ASSERT_EQ(xapic_read_reg(APIC_TASKPRI), 0x30);
+	GUEST_ASSERT_EQ(xapic_read_reg(APIC_PROCPRI), 0x30);
+
+	/* Class 4 held back by CR8 5, then delivered as soon as CR8 drops. */
+	write_cr8(5);
+	xapic_send_ipi(0, APIC_DEST_SELF | VEC_CLASS4);
+	guest_udelay(10000);
+	GUEST_ASSERT_EQ(READ_ONCE(nseen), 0);
+	GUEST_ASSERT(xapic_vector_set(APIC_IRR, VEC_CLASS4));
+	write_cr8(4);
+	GUEST_ASSERT_EQ(READ_ONCE(nseen), 0);		/* same class: still held */
+	write_cr8(0);
+	GUEST_ASSERT_EQ(READ_ONCE(nseen), 1);		/* before the next instruction */
+	GUEST_ASSERT_EQ(seen[0], VEC_CLASS4);
+
+	/* The host sees and sets the same register through the sregs. */
+	write_cr8(9);
+	GUEST_SYNC(1);
+	GUEST_ASSERT_EQ(xapic_read_reg(APIC_TASKPRI), 0x20);
+	GUEST_ASSERT_EQ(read_cr8(), 2);
+	write_cr8(0);
+	GUEST_DONE();
+}
+
+static void guest_cr8_gp_handler(struct ex_regs *regs)
+{
+	record(regs->vector);
+	regs->rip += 4;		/* mov %rax, %cr8: 44 0f 22 c0 */
+}
+
+static void guest_cr8_reserved(void)
+{
+	xapic_enable();
+	/* Bits 63:4 are reserved: #GP(0), and CR8 keeps its value. */
+	write_cr8(6);
+	asm volatile(".byte 0x44, 0x0f, 0x22, 0xc0" : : "a"(16ULL) : "memory");
+	GUEST_ASSERT_EQ(READ_ONCE(nseen), 1);
+	GUEST_ASSERT_EQ(seen[0], 13);
+	GUEST_ASSERT_EQ(read_cr8(), 6);
+	GUEST_ASSERT_EQ(xapic_read_reg(APIC_TASKPRI), 0x60);
+	GUEST_DONE();
+}
+
+TEST(cr8_is_the_tpr_class)
+{
+	struct vireo_sregs sregs;
+	struct vireo_vcpu *vcpu;
+	struct vireo_vm *vm = ipi_vm_create(&vcpu, guest_cr8);
+
+	vm_install_interrupt_handler(vm, VEC_CLASS4, guest_ipi_handler);
+	vcpu_run_expect_sync(vcpu, 1);
+	vcpu_sregs_get(vcpu, &sregs);
+	EXPECT_EQ(9, sregs.cr8);
+	sregs.cr8 = 2;
+	vcpu_sregs_set(vcpu, &sregs);
+	vcpu_run_expect_done(vcpu);
+	vm_free(vm);
+
+	vm = ipi_vm_create(&vcpu, guest_cr8_reserved);
+	vm_install_exception_handler(vm, 13, guest_cr8_gp_handler);
 	vcpu_run_expect_done(vcpu);
 	vm_free(vm);
 }

@@ -593,6 +593,16 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	vmcb->control.tsc_offset = vcpu->tsc_offset;
+	/*
+	 * With a LAPIC, CR8 is its TPR class (SDM vol. 3A, 10.8.6.1): guest
+	 * reads get V_TPR (15.21.4), kept equal to it here; writes exit, so
+	 * that a lower priority delivers what it lets through at once.
+	 */
+	if (vcpu->lapic) {
+		vmcb->control.intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~0xfULL) |
+					vireo_lapic_get_cr8(vcpu);
+	}
 	/* No VMCB state is cached across runs: the vCPU may change CPU. */
 	vmcb->control.clean = 0;
 

@@ -24,6 +24,8 @@
 #define SVM_FEAT_DECODE_ASSISTS	BIT(7)
 
 /* Intercept vector 3 (VMCB offset 0x00c) */
+/* intercept_cr: bits 15:0 reads of CR0-15, bits 31:16 writes */
+#define SVM_INTERCEPT_CR8_WRITE	BIT(16 + 8)
 #define SVM_INTERCEPT_INTR	BIT(0)
 #define SVM_INTERCEPT_NMI	BIT(1)
 #define SVM_INTERCEPT_SMI	BIT(2)
@@ -53,6 +55,7 @@
 #define SVM_INTERCEPT_XSETBV	BIT(13)
 
 /* Exit codes (APM vol. 2, appendix C) */
+#define SVM_EXIT_WRITE_CR8	0x018
 #define SVM_EXIT_READ_DR0	0x020
 #define SVM_EXIT_WRITE_DR0	0x030
 #define SVM_EXIT_INTR		0x060

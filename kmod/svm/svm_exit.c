@@ -164,6 +164,12 @@ static int svm_exit_dr(struct vireo_vcpu *vcpu)
 	return vireo_emulate_mov_dr(vcpu, code & 0xf, code >= SVM_EXIT_WRITE_DR0);
 }
 
+/* Only intercepted with a LAPIC, whose TPR CR8 is (svm_run). */
+static int svm_exit_write_cr8(struct vireo_vcpu *vcpu)
+{
+	return vireo_emulate_mov_to_cr8(vcpu);
+}
+
 static void svm_dump_vmcb(struct vireo_vcpu *vcpu, const char *why)
 {
 	const struct vmcb *v = to_svm(vcpu)->vmcb;
@@ -194,6 +200,7 @@ static int svm_exit_shutdown(struct vireo_vcpu *vcpu)
 typedef int (*svm_exit_handler)(struct vireo_vcpu *vcpu);
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
+	[SVM_EXIT_WRITE_CR8]	= svm_exit_write_cr8,
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 15]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_INTR]		= svm_exit_host_intr,

@@ -198,8 +198,8 @@ static int vmx_exit_ud(struct vireo_vcpu *vcpu)
  * MOV to/from CR0, CR3, CR4, CR8, CLTS and LMSW (table 27-3).  Only the
  * bits the host owns make CR0/CR4 writes exit (24.6.6): CR0.PG and the
  * VMX fixed bits; CR4.VMXE, SMXE and bits VMX does not allow, which the
- * guest may not set (#GP).  CR8 always exits: it is the virtual TPR,
- * kept like SVM's V_TPR and not linked to the LAPIC.
+ * guest may not set (#GP).  CR8 always exits: with a LAPIC it is the
+ * TPR's class (SDM vol. 3A, 10.8.6.1), without one a register of its own.
  */
 static int vmx_exit_cr_access(struct vireo_vcpu *vcpu)
 {
@@ -219,6 +219,8 @@ static int vmx_exit_cr_access(struct vireo_vcpu *vcpu)
 			ret = vmx_set_cr0(vcpu, val);
 		else if (cr == 3)
 			ret = vmx_set_cr3(vcpu, val);
+		else if (cr == 8 && val <= 15 && vcpu->lapic)
+			vireo_lapic_set_cr8(vcpu, val);
 		else if (cr == 8 && val <= 15)
 			vmx->cr8 = val;
 		else
@@ -228,7 +230,8 @@ static int vmx_exit_cr_access(struct vireo_vcpu *vcpu)
 		if (cr == 3)
 			vcpu->regs[gpr] = vmx->guest.cr3;
 		else if (cr == 8)
-			vcpu->regs[gpr] = vmx->cr8;
+			vcpu->regs[gpr] = vcpu->lapic ? vireo_lapic_get_cr8(vcpu) :
+				vmx->cr8;
 		else
 			return vmx_exit_unknown(vcpu, "unexpected MOV from CR");
 		break;
