@@ -40,32 +40,32 @@ vireo_load_for_test "$KO"
 
 tap_plan 6
 kmsg_mark demo
-# vireod stops the VM itself after --timeout (status 124); timeout(1) is
-# only the backstop.
-timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$CONFIG" --timeout $TIMEOUT \
-	>"$out" 2>"$err" </dev/null
-rc=$?
-tap_diag "vireod --run $CONFIG: exit status $rc; guest console (stdout):"
-head -n 100 "$out" | tap_diag_file
-tap_diag "vireod log (stderr):"
-tail -n 50 "$err" | tap_diag_file
 
+# run_guest CONFIG: vireod --run CONFIG, console in $out, log in $err,
+# status in $rc, both shown in the TAP diagnostics.  vireod stops the VM
+# itself after --timeout (status 124); timeout(1) is only the backstop.
+run_guest() {
+	timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$1" --timeout $TIMEOUT \
+		>"$out" 2>"$err" </dev/null
+	rc=$?
+	tap_diag "vireod --run $1: exit status $rc; guest console (stdout):"
+	head -n 100 "$out" | tap_diag_file
+	tap_diag "vireod log (stderr):"
+	tail -n 50 "$err" | tap_diag_file
+}
+
+run_guest "$CONFIG"
 [ $rc -ne 124 ] && [ $rc -ne 137 ]
 tap_result "vireod --run ends on its own within ${TIMEOUT}s" $?
 grep -qF "$GREETING" "$out"
 tap_result "the greeting \"$GREETING\" reaches vireod's stdout" $?
 [ $rc -eq 0 ]
 tap_result "vireod exits with status 0 (every vCPU halted)" $?
+
 # The crash guest: its last words and a clean report.
 printf '{ "name": "crash", "memory_mib": 16, "vcpus": 1, "image": "%s",\n  "entry": "real", "load_address": "0x10000" }\n' \
 	"$CRASH_IMAGE" >"$crash_cfg"
-timeout -k 5 $((TIMEOUT + 30)) "$VIREOD" --run "$crash_cfg" --timeout $TIMEOUT \
-	>"$out" 2>"$err" </dev/null
-rc=$?
-tap_diag "vireod --run (crash guest): exit status $rc; console:"
-head -n 20 "$out" | tap_diag_file
-tap_diag "vireod log (stderr):"
-tail -n 30 "$err" | tap_diag_file
+run_guest "$crash_cfg"
 [ $rc -eq 1 ]
 tap_result "a guest triple fault ends vireod --run with status 1 (status $rc)" $?
 grep -qi "shutdown" "$err"

@@ -6,31 +6,15 @@
  * checks that vireod reports the crash and that the last words, which the
  * module queues at COM1's fast ports, still reach the console.
  */
-#define COM1_THR	0x3f8
-#define COM1_LSR	0x3fd
-#define LSR_THRE	0x20
+#include "com1_16.h"
 
 	.code16
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	cli
-	cld
-	mov	%cs, %ax
-	mov	%ax, %ds
+	REAL_MODE_ENTRY
 	mov	$last_words, %si
-1:	lodsb
-	test	%al, %al
-	jz	crash
-	mov	%al, %bl
-	mov	$COM1_LSR, %dx
-2:	in	%dx, %al
-	test	$LSR_THRE, %al
-	jz	2b
-	mov	%bl, %al
-	mov	$COM1_THR, %dx
-	out	%al, %dx
-	jmp	1b
+	COM1_PUTS_POLLED
 
 crash:
 	lidt	empty_idt

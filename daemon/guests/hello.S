@@ -13,18 +13,13 @@
  * Every byte is sent the polite way: wait for LSR.THRE (bit 5 of port
  * 0x3fd), then write THR (port 0x3f8).
  */
-#define COM1_THR	0x3f8
-#define COM1_LSR	0x3fd
-#define LSR_THRE	0x20
+#include "com1_16.h"
 
 	.code16
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	cli
-	cld
-	mov	%cs, %ax		/* DS = CS whoever loaded us */
-	mov	%ax, %ds
+	REAL_MODE_ENTRY			/* DS = CS whoever loaded us */
 
 	mov	$greeting, %si
 	call	puts

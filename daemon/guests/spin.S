@@ -6,30 +6,15 @@
  * resulting host interrupt, VIREO_RUN returns EINTR, the loop sees the
  * stop flag.  Used by scripts/demo-in-vm.sh for `vireoctl vm stop`.
  */
-#define COM1_THR	0x3f8
-#define COM1_LSR	0x3fd
+#include "com1_16.h"
 
 	.code16
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	cli
-	cld
-	mov	%cs, %ax
-	mov	%ax, %ds
+	REAL_MODE_ENTRY
 	mov	$message, %si
-1:	lodsb
-	test	%al, %al
-	jz	spin
-	mov	%al, %bl
-	mov	$COM1_LSR, %dx
-2:	in	%dx, %al
-	test	$0x20, %al
-	jz	2b
-	mov	%bl, %al
-	mov	$COM1_THR, %dx
-	out	%al, %dx
-	jmp	1b
+	COM1_PUTS_POLLED
 
 spin:
 	inc	%eax
