@@ -17,6 +17,9 @@
 #include "pio_fast.h"
 #include "vm.h"
 
+/* Shortest time between two replays by the flusher thread. */
+#define PIO_FAST_BATCH_MS	2
+
 static _Atomic(pio_fast_sink_fn) pio_fast_test_sink;
 
 void pio_fast_set_test_sink(pio_fast_sink_fn sink)
@@ -146,6 +149,15 @@ static void *pio_fast_flusher(void *arg)
 		pthread_mutex_lock(&pf->lock);
 		pio_fast_replay_locked(vm);
 		pthread_mutex_unlock(&pf->lock);
+		/*
+		 * The module signals each time the queue fills from empty,
+		 * so a guest printing a line would wake us for every few
+		 * bytes.  Let a batch gather instead: at most one replay per
+		 * PIO_FAST_BATCH_MS (console output waits that much at most;
+		 * an exit that needs the queue replays it itself).
+		 */
+		if (poll(&fds[1], 1, PIO_FAST_BATCH_MS) > 0)
+			break;
 	}
 	return NULL;
 }
