@@ -190,6 +190,7 @@ static enum vcpu_action vcpu_exit_internal_error(struct vcpu *vcpu, struct vireo
 		[VIREO_INTERNAL_GVA] = "instruction fetch address not mapped",
 		[VIREO_INTERNAL_NOMEM] = "host memory exhausted",
 		[VIREO_INTERNAL_STRING_IO] = "INS/OUTS not supported yet",
+		[VIREO_INTERNAL_LOST_STATE] = "guest state lost at a #VMEXIT (host state in the VMCB)",
 	};
 	unsigned int sub = run->internal.suberror;
 	unsigned int ninsn = run->internal.ninsn;
@@ -200,14 +201,24 @@ static enum vcpu_action vcpu_exit_internal_error(struct vcpu *vcpu, struct vireo
 		ninsn = sizeof(run->internal.insn);
 	for (unsigned int i = 0; i < ninsn; i++)
 		at += (size_t)snprintf(insn + at, sizeof(insn) - at, " %02x", run->internal.insn[i]);
-	/* For STRING_IO the module puts the port number in 'gpa' (docs/uapi.md). */
+	/*
+	 * 'gpa' holds the port for STRING_IO and the hardware exit code for
+	 * LOST_STATE (docs/uapi.md).
+	 */
+	static const char *const gpa_names[] = {
+		[VIREO_INTERNAL_STRING_IO] = "port",
+		[VIREO_INTERNAL_LOST_STATE] = "hardware exit code",
+	};
+	const char *gpa_name = sub < sizeof(gpa_names) / sizeof(gpa_names[0]) && gpa_names[sub] ?
+			       gpa_names[sub] : "gpa";
+
 	snprintf(why, sizeof(why),
 		 "vCPU %u: INTERNAL_ERROR exit: %s (suberror %u) at RIP 0x%" PRIx64
 		 " %s 0x%" PRIx64 " insn%s",
 		 vcpu->id,
 		 sub < sizeof(suberrors) / sizeof(suberrors[0]) && suberrors[sub] ?
 		 suberrors[sub] : "unknown suberror",
-		 sub, (uint64_t)run->rip, sub == VIREO_INTERNAL_STRING_IO ? "port" : "gpa",
+		 sub, (uint64_t)run->rip, gpa_name,
 		 (uint64_t)run->internal.gpa,
 		 ninsn ? insn : " (none)");
 	return vcpu_fatal(vcpu, why);

@@ -269,6 +269,7 @@ enum vireo_internal_error {
 	VIREO_INTERNAL_GVA	= 2,	/* instruction fetch address not mapped */
 	VIREO_INTERNAL_NOMEM	= 3,	/* host memory exhausted */
 	VIREO_INTERNAL_STRING_IO = 4,	/* INS/OUTS not supported yet */
+	VIREO_INTERNAL_LOST_STATE = 5,	/* the exit left no guest state: VM crashed */
 };
 
 struct vireo_run {

@@ -581,6 +581,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu_data *sd;
 	u64 host_xcr0;
+	bool lost;
 
 	/*
 	 * RIP moved since the exit (an emulated instruction completed, or
@@ -646,7 +647,8 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	asm volatile("stgi" ::: "memory");
 	local_irq_enable();
 
-	if (unlikely(svm_save_is_host_state(&vmcb->save)))
+	lost = unlikely(svm_save_is_host_state(&vmcb->save));
+	if (lost)
 		svm_report_host_state(vcpu);
 
 	vireo_fpu_exit(vcpu);
@@ -658,6 +660,15 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
 
+	/*
+	 * Running on would run the host's registers as the guest's (and end
+	 * in a puzzling triple fault): stop the VM and say why instead.
+	 */
+	if (lost) {
+		vireo_vm_set_state(vcpu->vm, VIREO_VM_STATE_CRASHED);
+		return vireo_exit_internal(vcpu, VIREO_INTERNAL_LOST_STATE,
+					   vmcb->control.exit_code, NULL, 0);
+	}
 	return svm_handle_exit(vcpu);
 }
 
