@@ -53,6 +53,7 @@ void pio_fast_set(struct vm *vm, uint16_t port, unsigned int flags, uint8_t in_v
 {
 	struct vireo_pio_fast req = { .port = port, .flags = flags, .in_value = in_value };
 	pio_fast_sink_fn sink = atomic_load(&pio_fast_test_sink);
+	int err;
 
 	if (sink) {
 		sink(vm, port, flags, in_value);
@@ -65,12 +66,14 @@ void pio_fast_set(struct vm *vm, uint16_t port, unsigned int flags, uint8_t in_v
 	/*
 	 * A port left fast with a stale answer would lie to the guest:
 	 * take it back (removal cannot fail on a module that has the
-	 * ioctl) and stop using fast ports.
+	 * ioctl) and arm no port from now on.  What is already queued is
+	 * still replayed (pio_fast_sync() does not look at 'unsupported').
 	 */
+	err = errno;
 	req = (struct vireo_pio_fast){ .port = port };
-	pio_fast_refused(vm, "VIREO_SET_PIO_FAST", errno);
-	if (errno != ENOTTY)
+	if (err != ENOTTY)
 		(void)ioctl(vm->fd, VIREO_SET_PIO_FAST, &req);
+	pio_fast_refused(vm, "VIREO_SET_PIO_FAST", err);
 }
 
 /*
@@ -118,7 +121,7 @@ void pio_fast_sync(struct vm *vm, uint32_t queued)
 	if (vm->fd < 0)
 		return;
 	pthread_mutex_lock(&pf->lock);
-	if (queued && !atomic_load(&pf->unsupported))
+	if (queued)
 		pio_fast_replay_locked(vm);
 	pthread_mutex_unlock(&pf->lock);
 }
