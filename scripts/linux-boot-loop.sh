@@ -11,7 +11,10 @@
 # (scripts/mk-guest-initramfs.sh), 256 MiB and vireo.poweroff=1, as in
 # `make bench`; it passes when /init printed its marker and vireod exited 0.
 # A failed boot keeps its console and vireod log in DIR (default
-# /tmp/linux-boot-loop) and prints the module's crash report from dmesg.
+# /tmp/linux-boot-loop) and prints the module's crash report from dmesg, the
+# end of the console and, for a boot that hangs, the module's view of the
+# VM (`vireoctl vms`: exit counts per reason) twice, 5 s apart, before
+# vireod's time-out ends it.
 # Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
 set -uo pipefail
 
@@ -47,7 +50,20 @@ for i in $(seq 1 "$n"); do
 	dmesg -C
 	start=$(date +%s.%N)
 	timeout 150 daemon/vireod --run "$out/linux.json" --timeout 120 \
-		>"$out/console.$i" 2>"$out/vireod.$i" </dev/null
+		>"$out/console.$i" 2>"$out/vireod.$i" </dev/null &
+	pid=$!
+	# A boot takes about 10 s; one still running at 100 s hangs.
+	for _ in $(seq 200); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	if kill -0 $pid 2>/dev/null; then
+		echo "boot $i: still running after 100 s; the module's view, 5 s apart:"
+		daemon/vireoctl vms 2>&1 | head -n 30
+		sleep 5
+		daemon/vireoctl vms 2>&1 | head -n 30
+	fi
+	wait $pid
 	rc=$?
 	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 	marker=$(grep -ac VIREO-GUEST-INIT-OK "$out/console.$i")
@@ -59,6 +75,8 @@ for i in $(seq 1 "$n"); do
 	failed=$((failed + 1))
 	echo "boot $i: FAILED (vireod status $rc, marker $marker, ${secs} s); logs in $out/*.$i"
 	tail -n 5 "$out/vireod.$i"
+	echo "--- last console lines:"
+	tail -n 25 "$out/console.$i"
 	dmesg | grep -a -A16 'shutdown\|host state' | head -n 40
 done
 echo "linux-boot-loop: $failed of $n boots failed (${vcpus} vCPU, extra '${extra}')"
