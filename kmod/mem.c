@@ -205,6 +205,21 @@ int vireo_gva_to_gpa(struct vireo_vcpu *vcpu, const struct vireo_paging *pg,
 }
 
 /*
+ * How guest frame @gpa is backed, for crash reports: the module's page (or
+ * NULL), its address in *host (0 without one) and the nested table's entry
+ * for it in *tdp (0 if none, or outside RAM).  Returns true when the nested
+ * table maps the frame somewhere else than the module's page.
+ */
+static bool vireo_frame_backing(struct vireo_vm *vm, u64 gpa, struct page **page,
+				u64 *tdp, u64 *host)
+{
+	*page = vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false);
+	*tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
+	*host = *page ? page_to_phys(*page) : 0;
+	return *tdp && (*tdp & GPTE_ADDR_MASK) != *host;
+}
+
+/*
  * The frame a present leaf entry maps @gva to: is it in the nested page
  * table, and as the module's own page?  (If not, the access would have been
  * a nested page fault, not a guest #PF.)
@@ -214,14 +229,13 @@ static void vireo_dump_leaf(struct vireo_vm *vm, const char *what, u64 gva,
 {
 	u64 mask = BIT_ULL(12 + 9 * (level - 1)) - 1;
 	u64 gpa = ((pte & GPTE_ADDR_MASK) & ~mask) | (gva & mask);
-	struct page *page = gpa < vm->ram_bytes ?
-			    vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false) : NULL;
-	u64 tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
-	u64 host = page ? page_to_phys(page) : 0;
+	struct page *page;
+	u64 tdp, host;
+	bool mismatch = vireo_frame_backing(vm, gpa, &page, &tdp, &host);
 
 	pr_warn_ratelimited(VIREO_LOG_PREFIX "  %s %#llx maps gpa %#llx: nested map %#llx, module page %#llx%s\n",
 			    what, gva, gpa, tdp, host,
-			    tdp && (tdp & GPTE_ADDR_MASK) != host ? " MISMATCH" :
+			    mismatch ? " MISMATCH" :
 			    !tdp ? " (not in the nested table)" : "");
 }
 
@@ -244,11 +258,10 @@ static void vireo_dump_translation(struct vireo_vcpu *vcpu,
 		return;
 	for (level = 4; level >= 1; level--) {
 		u64 gpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
-		struct page *page = vireo_gfn_to_page(vm, gpa >> PAGE_SHIFT, false);
-		u64 tdp = gpa < vm->ram_bytes ? vireo_tdp_lookup(vm, gpa) : 0;
-		u64 host = page ? page_to_phys(page) : 0;
 		unsigned int nonzero = 0, i;
-		u64 pte = 0;
+		u64 tdp, host, pte = 0;
+		struct page *page;
+		bool mismatch = vireo_frame_backing(vm, gpa, &page, &tdp, &host);
 
 		vireo_read_gpte(vm, gpa, 8, &pte);
 		if (page) {
@@ -260,8 +273,7 @@ static void vireo_dump_translation(struct vireo_vcpu *vcpu,
 		}
 		pr_warn_ratelimited(VIREO_LOG_PREFIX "  %s %#llx level %d: entry at gpa %#llx = %#llx; nested map %#llx, module page %#llx%s (%u of 512 entries non-zero, refs %d, maps %d, flags %#lx)\n",
 				    what, gva, level, gpa, pte, tdp, host,
-				    tdp && (tdp & GPTE_ADDR_MASK) != host ?
-				    " MISMATCH" : "", nonzero,
+				    mismatch ? " MISMATCH" : "", nonzero,
 				    page ? page_count(page) : 0,
 				    page ? page_mapcount(page) : 0,
 				    page ? page->flags : 0);

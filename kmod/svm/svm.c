@@ -273,6 +273,13 @@ static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 	 * as VIREO_EXIT_UNKNOWN for now.
 	 */
 	c->intercept_dr = 0xffffffff;
+	/*
+	 * With a LAPIC (irqchip VMs), CR8 is its TPR class: writes exit, so
+	 * that a lower priority delivers what it lets through at once; reads
+	 * get V_TPR, which svm_run() keeps equal to it.
+	 */
+	if (vcpu->vm->flags & VIREO_VM_FLAG_IRQCHIP)
+		c->intercept_cr = SVM_INTERCEPT_CR8_WRITE;
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI |
 			     SVM_INTERCEPT_SMI | SVM_INTERCEPT_CPUID |
 			     SVM_INTERCEPT_RSM | SVM_INTERCEPT_INVD |
@@ -596,14 +603,12 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	vmcb->control.tsc_offset = vcpu->tsc_offset;
 	/*
 	 * With a LAPIC, CR8 is its TPR class (SDM vol. 3A, 10.8.6.1): guest
-	 * reads get V_TPR (15.21.4), kept equal to it here; writes exit, so
-	 * that a lower priority delivers what it lets through at once.
+	 * reads get V_TPR (15.21.4), kept equal to it here; writes are
+	 * intercepted (svm_vcpu_create()).
 	 */
-	if (vcpu->lapic) {
-		vmcb->control.intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
+	if (vcpu->lapic)
 		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~0xfULL) |
 					vireo_lapic_get_cr8(vcpu);
-	}
 	/* No VMCB state is cached across runs: the vCPU may change CPU. */
 	vmcb->control.clean = 0;
 
