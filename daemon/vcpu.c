@@ -39,35 +39,34 @@ const char *vcpu_exit_reason_name(unsigned int reason)
 	return "invalid";
 }
 
-/* Logs the register state of a vCPU whose VM is about to crash. */
-static void vcpu_dump_registers(struct vcpu *vcpu)
+void vcpu_log_registers(struct vcpu *vcpu, enum log_level level)
 {
 	const char *name = vcpu->vm->config.name;
 	struct vireo_sregs sregs;
 	struct vireo_regs regs;
 
 	if (ioctl(vcpu->fd, VIREO_GET_REGS, &regs) < 0) {
-		log_error("vm %s: vCPU %u: registers unavailable: VIREO_GET_REGS: %s",
+		log_msg(level, "vm %s: vCPU %u: registers unavailable: VIREO_GET_REGS: %s",
 			  name, vcpu->id, strerror(errno));
 		return;
 	}
-	log_error("vm %s: vCPU %u: rip %016" PRIx64 " rflags %016" PRIx64 " rsp %016" PRIx64 " rbp %016" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: rip %016" PRIx64 " rflags %016" PRIx64 " rsp %016" PRIx64 " rbp %016" PRIx64,
 		  name, vcpu->id, (uint64_t)regs.rip, (uint64_t)regs.rflags,
 		  (uint64_t)regs.rsp, (uint64_t)regs.rbp);
-	log_error("vm %s: vCPU %u: rax %016" PRIx64 " rbx %016" PRIx64 " rcx %016" PRIx64 " rdx %016" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: rax %016" PRIx64 " rbx %016" PRIx64 " rcx %016" PRIx64 " rdx %016" PRIx64,
 		  name, vcpu->id, (uint64_t)regs.rax, (uint64_t)regs.rbx,
 		  (uint64_t)regs.rcx, (uint64_t)regs.rdx);
-	log_error("vm %s: vCPU %u: rsi %016" PRIx64 " rdi %016" PRIx64 " r8  %016" PRIx64 " r9  %016" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: rsi %016" PRIx64 " rdi %016" PRIx64 " r8  %016" PRIx64 " r9  %016" PRIx64,
 		  name, vcpu->id, (uint64_t)regs.rsi, (uint64_t)regs.rdi,
 		  (uint64_t)regs.r8, (uint64_t)regs.r9);
-	log_error("vm %s: vCPU %u: r10 %016" PRIx64 " r11 %016" PRIx64 " r12 %016" PRIx64 " r13 %016" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: r10 %016" PRIx64 " r11 %016" PRIx64 " r12 %016" PRIx64 " r13 %016" PRIx64,
 		  name, vcpu->id, (uint64_t)regs.r10, (uint64_t)regs.r11,
 		  (uint64_t)regs.r12, (uint64_t)regs.r13);
-	log_error("vm %s: vCPU %u: r14 %016" PRIx64 " r15 %016" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: r14 %016" PRIx64 " r15 %016" PRIx64,
 		  name, vcpu->id, (uint64_t)regs.r14, (uint64_t)regs.r15);
 	if (ioctl(vcpu->fd, VIREO_GET_SREGS, &sregs) < 0)
 		return;
-	log_error("vm %s: vCPU %u: cs %04x base %" PRIx64 " l %u db %u; cr0 %" PRIx64 " cr3 %" PRIx64 " cr4 %" PRIx64 " efer %" PRIx64,
+	log_msg(level, "vm %s: vCPU %u: cs %04x base %" PRIx64 " l %u db %u; cr0 %" PRIx64 " cr3 %" PRIx64 " cr4 %" PRIx64 " efer %" PRIx64,
 		  name, vcpu->id, sregs.cs.selector, (uint64_t)sregs.cs.base,
 		  sregs.cs.l, sregs.cs.db, (uint64_t)sregs.cr0, (uint64_t)sregs.cr3,
 		  (uint64_t)sregs.cr4, (uint64_t)sregs.efer);
@@ -80,7 +79,7 @@ static enum vcpu_action vcpu_fatal(struct vcpu *vcpu, const char *summary)
 	pio_fast_sync(vcpu->vm, 1);
 	log_error("vm %s: %s", vcpu->vm->config.name, summary);
 	if (vcpu->fd >= 0)
-		vcpu_dump_registers(vcpu);
+		vcpu_log_registers(vcpu, LOG_LEVEL_ERROR);
 	vm_crash(vcpu->vm, "%s", summary);
 	return VCPU_FATAL;
 }

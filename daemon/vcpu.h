@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "log.h"
 #include "vireo.h"
 
 struct vm;
@@ -52,5 +53,10 @@ void vcpu_kick(struct vcpu *vcpu);
 /* Handles the exit now described in vcpu->run. */
 enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu);
 const char *vcpu_exit_reason_name(unsigned int reason);
+/*
+ * Logs the vCPU's registers (GET_REGS, GET_SREGS) at 'level'.  Only from
+ * the vCPU's own thread, or while the thread is parked or not in VIREO_RUN.
+ */
+void vcpu_log_registers(struct vcpu *vcpu, enum log_level level);
 
 #endif

@@ -9,8 +9,9 @@
  *                                serve the JSON management socket
  *
  * The main thread owns the daemon state and runs one poll() loop over a
- * signalfd (SIGINT, SIGTERM), an eventfd the vCPU threads poke when a VM
- * ends, and the management socket.  See docs/management-protocol.md.
+ * signalfd (SIGINT and SIGTERM end it, SIGUSR1 logs every vCPU's
+ * registers), an eventfd the vCPU threads poke when a VM ends, and the
+ * management socket.  See docs/management-protocol.md.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -59,7 +60,8 @@ static void usage(FILE *out)
 		"                    exit 0 when every vCPU halted, 1 if the VM crashed or\n"
 		"                    could not start, 2 on a usage or config error,\n"
 		"                    124 on --timeout, 128+N on signal N\n"
-		"  --timeout SECS    with --run: stop the VM after SECS seconds\n"
+		"  --timeout SECS    with --run: stop the VM after SECS seconds (its vCPUs'\n"
+		"                    registers are logged first)\n"
 		"  --console-stdin   with --run: forward bytes read from stdin to the\n"
 		"                    guest's COM1 (EOF just stops forwarding)\n"
 		"  --socket PATH     management socket (default " MGMT_DEFAULT_SOCKET ")\n"
@@ -69,7 +71,9 @@ static void usage(FILE *out)
 		"  -v, --verbose     debug logging\n"
 		"  -q, --quiet       log errors only\n"
 		"  -V, --version     print the version\n"
-		"  -h, --help        this text\n");
+		"  -h, --help        this text\n"
+		"\n"
+		"SIGUSR1 logs the registers of every running VM's vCPUs (a short pause).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -149,6 +153,7 @@ static int signals_setup(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, VCPU_KICK_SIGNAL);
@@ -162,6 +167,30 @@ static int read_signal(int sigfd)
 	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
 		return 0;
 	return (int)si.ssi_signo;
+}
+
+static void log_vcpus(struct vm *vm)
+{
+	struct errinfo e = { 0 };
+
+	if (vm_get_state(vm, NULL, 0) == VM_STATE_RUNNING &&
+	    vm_log_vcpus(vm, DAEMON_STOP_TIMEOUT_MS, &e))
+		log_error("vm %s: cannot log its registers: %s", vm->config.name, e.desc);
+}
+
+/*
+ * Reads one signal.  SIGUSR1 logs the registers of every running VM's
+ * vCPUs and returns 0; any other signal is returned, to end the daemon.
+ */
+static int take_signal(struct daemon *d, int sigfd)
+{
+	int signo = read_signal(sigfd);
+
+	if (signo != SIGUSR1)
+		return signo;
+	for (struct vm *vm = d->vms; vm; vm = vm->next)
+		log_vcpus(vm);
+	return 0;
 }
 
 static long now_ms(void)
@@ -288,7 +317,7 @@ static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s,
 			break;
 		}
 		if (fds[0].revents & POLLIN)
-			signo = read_signal(sigfd);
+			signo = take_signal(d, sigfd);
 		/* A guest reboot: rebuild the VM and keep going. */
 		if ((fds[1].revents & POLLIN) || d->notify_fd < 0)
 			daemon_reboot_vms(d, true);
@@ -297,6 +326,8 @@ static int run_loop(struct daemon *d, struct vm *vm, int sigfd, long timeout_s,
 		snprintf(why, sizeof(why), "signal: %s", strsignal(signo));
 		vm_request_stop(vm, why);
 	} else if (timed_out) {
+		/* Where it hangs is the first thing a user wants to know. */
+		log_vcpus(vm);
 		snprintf(why, sizeof(why), "timed out after %ld s", timeout_s);
 		vm_request_stop(vm, why);
 	}
@@ -386,7 +417,7 @@ static int serve(struct daemon *d, const struct options *o, int sigfd)
 			break;
 		}
 		if (fds[0].revents & POLLIN)
-			signo = read_signal(sigfd);
+			signo = take_signal(d, sigfd);
 		if ((fds[1].revents & POLLIN) || d->notify_fd < 0)
 			daemon_reap(d);
 		mgmt_server_handle(&server, fds + 2, n - 2);

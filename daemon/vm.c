@@ -506,6 +506,23 @@ int vm_pause(struct vm *vm, int timeout_ms, struct errinfo *e)
 	return 0;
 }
 
+int vm_log_vcpus(struct vm *vm, int timeout_ms, struct errinfo *e)
+{
+	bool was_paused = vm_is_paused(vm);
+	int ret;
+
+	if (!was_paused) {
+		ret = vm_pause(vm, timeout_ms, e);
+		if (ret)
+			return ret;
+	}
+	log_info("vm %s: registers of its %u vCPUs%s", vm->config.name, vm->nr_vcpus,
+		 was_paused ? " (paused)" : "");
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_log_registers(vm->vcpus[i], LOG_LEVEL_INFO);
+	return was_paused ? 0 : vm_resume(vm, e);
+}
+
 int vm_resume(struct vm *vm, struct errinfo *e)
 {
 	pthread_mutex_lock(&vm->lock);

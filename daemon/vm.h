@@ -158,6 +158,12 @@ const char *vm_state_name(enum vm_state state);
 int vm_pause(struct vm *vm, int timeout_ms, struct errinfo *e);
 int vm_resume(struct vm *vm, struct errinfo *e);
 bool vm_is_paused(struct vm *vm);
+/*
+ * Owner only: logs every vCPU's registers (info level).  A running VM is
+ * paused for it (as vm_pause(), waiting up to timeout_ms) and resumed after.
+ * 0 or -errno with 'e' set.
+ */
+int vm_log_vcpus(struct vm *vm, int timeout_ms, struct errinfo *e);
 /* vCPU threads: waits while a pause is requested and no stop is. */
 void vm_vcpu_park(struct vm *vm);
 

@@ -13,8 +13,10 @@
 # A failed boot keeps its console and vireod log in DIR (default
 # /tmp/linux-boot-loop) and prints the module's crash report from dmesg, the
 # end of the console and, for a boot that hangs, the module's view of the
-# VM (`vireoctl vms`: exit counts per reason) twice, 5 s apart, before
-# vireod's time-out ends it.
+# VM (`vireoctl vms`: exit counts per reason) before and after three
+# samples of every vCPU's registers (vireod's SIGUSR1), then vireod's
+# time-out ends it.  With -x nokaslr the RIPs are named after the kernel's
+# symbols.
 # Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
 set -uo pipefail
 
@@ -45,6 +47,39 @@ cat >"$out/linux.json" <<JSON
   "cmdline": "console=ttyS0 acpi=off io_delay=none no_timer_check vireo.poweroff=1 tsc_early_khz=$khz${extra:+ $extra}" }
 JSON
 
+# Names each "rip" in vireod's register lines after the kernel symbol at or
+# below it.  Only with nokaslr: the guest runs the test VM's own kernel, so
+# /proc/kallsyms applies once the test VM's own KASLR slide is taken off
+# (a nokaslr guest's _text is at 0xffffffff81000000).  Kernel text lies in
+# one 4 GiB region, so the low 32 bits suffice (awk numbers are doubles).
+symbolize() {
+	if [[ " $extra " != *" nokaslr "* || ! -r /proc/kallsyms ]]; then
+		cat
+		return
+	fi
+	awk '
+		function hex32(s,  i, v) {
+			v = 0; s = tolower(substr(s, length(s) - 7))
+			for (i = 1; i <= 8; i++)
+				v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v
+		}
+		BEGIN {
+			while ((getline line < "/proc/kallsyms") > 0) {
+				split(line, f, " ")
+				if (f[3] == "_text") slide = hex32(f[1]) - hex32("81000000")
+				if (f[2] ~ /^[tT]$/) { n++; addr[n] = hex32(f[1]); name[n] = f[3] }
+			}
+		}
+		{
+			if (!match($0, /rip [0-9a-f]+/)) { print; next }
+			rip = hex32(substr($0, RSTART + 4, RLENGTH - 4)) + slide; best = 0
+			for (k = 1; k <= n; k++)
+				if (addr[k] <= rip && (!best || addr[k] > addr[best])) best = k
+			print $0 (best ? sprintf("  <%s+0x%x>", name[best], rip - addr[best]) : "")
+		}'
+}
+
 failed=0
 for i in $(seq 1 "$n"); do
 	dmesg -C
@@ -60,7 +95,11 @@ for i in $(seq 1 "$n"); do
 	if kill -0 $pid 2>/dev/null; then
 		echo "boot $i: still running after 100 s; the module's view, 5 s apart:"
 		daemon/vireoctl vms 2>&1 | head -n 30
-		sleep 5
+		# SIGUSR1: vireod logs every vCPU's registers (3 samples).
+		for _ in 1 2 3; do
+			pkill -USR1 -x -P $pid vireod
+			sleep 1.5
+		done
 		daemon/vireoctl vms 2>&1 | head -n 30
 	fi
 	wait $pid
@@ -75,6 +114,8 @@ for i in $(seq 1 "$n"); do
 	failed=$((failed + 1))
 	echo "boot $i: FAILED (vireod status $rc, marker $marker, ${secs} s); logs in $out/*.$i"
 	tail -n 5 "$out/vireod.$i"
+	echo "--- where the vCPUs were:"
+	grep -a 'vCPU [0-9]*: rip' "$out/vireod.$i" | symbolize
 	echo "--- last console lines:"
 	tail -n 25 "$out/console.$i"
 	dmesg | grep -a -A16 'shutdown\|host state' | head -n 40
