@@ -39,6 +39,40 @@ const char *vcpu_exit_reason_name(unsigned int reason)
 	return "invalid";
 }
 
+/* The highest vector set in the 256-bit ISR/TMR/IRR array at @off, or -1. */
+static int lapic_highest(const struct vireo_lapic_state *s, unsigned int off)
+{
+	for (int word = 7; word >= 0; word--) {
+		uint32_t bits = s->regs[(off + word * 0x10) / 4];
+
+		if (bits)
+			return word * 32 + 31 - __builtin_clz(bits);
+	}
+	return -1;
+}
+
+/* One line of the in-kernel LAPIC's state: what a hang usually hinges on. */
+static void vcpu_log_lapic(struct vcpu *vcpu, enum log_level level)
+{
+	static const char *const modes[] = { "one-shot", "periodic", "tsc-deadline", "reserved" };
+	struct vireo_lapic_state s;
+	uint32_t lvtt;
+
+	if (!vcpu->vm->irqchip)
+		return;
+	if (ioctl(vcpu->fd, VIREO_GET_LAPIC, &s) < 0) {
+		log_msg(level, "vm %s: vCPU %u: LAPIC state unavailable: VIREO_GET_LAPIC: %s",
+			vcpu->vm->config.name, vcpu->id, strerror(errno));
+		return;
+	}
+	lvtt = s.regs[0x320 / 4];
+	log_msg(level, "vm %s: vCPU %u: lapic svr %03x tpr %02x ppr %02x isr %d irr %d; timer %s%s vector %02x init %u cur %u tsc_deadline %" PRIu64,
+		vcpu->vm->config.name, vcpu->id, s.regs[0xf0 / 4], s.regs[0x80 / 4],
+		s.regs[0xa0 / 4], lapic_highest(&s, 0x100), lapic_highest(&s, 0x200),
+		modes[(lvtt >> 17) & 3], (lvtt & (1U << 16)) ? " masked" : "", lvtt & 0xff,
+		s.regs[0x380 / 4], s.regs[0x390 / 4], (uint64_t)s.tsc_deadline);
+}
+
 void vcpu_log_registers(struct vcpu *vcpu, enum log_level level)
 {
 	const char *name = vcpu->vm->config.name;
@@ -70,6 +104,7 @@ void vcpu_log_registers(struct vcpu *vcpu, enum log_level level)
 		  name, vcpu->id, sregs.cs.selector, (uint64_t)sregs.cs.base,
 		  sregs.cs.l, sregs.cs.db, (uint64_t)sregs.cr0, (uint64_t)sregs.cr3,
 		  (uint64_t)sregs.cr4, (uint64_t)sregs.efer);
+	vcpu_log_lapic(vcpu, level);
 }
 
 /* Logs 'summary' and the registers, then crashes the VM with 'summary'. */

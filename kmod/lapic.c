@@ -236,6 +236,21 @@ static enum hrtimer_restart lapic_timer_fire(struct hrtimer *timer)
 	return ret;
 }
 
+/* The count-down time of @count; periods below 50 us would storm the host. */
+static u64 lapic_count_ns(struct vireo_lapic *apic, u32 count)
+{
+	return max_t(u64, (u64)count * lapic_divisor(apic) * LAPIC_BUS_NS,
+		     50 * NSEC_PER_USEC);
+}
+
+/* Fire in @ns from now, then every @period ns (0: once).  Lock held. */
+static void lapic_timer_arm_locked(struct vireo_lapic *apic, u64 ns, u64 period)
+{
+	apic->timer_period = ns_to_ktime(period);
+	apic->timer_expires = ktime_add_ns(ktime_get(), ns);
+	hrtimer_start(&apic->timer, apic->timer_expires, HRTIMER_MODE_ABS_HARD);
+}
+
 /* (Re)start the count-down timer from TIMER_INIT.  Caller holds the lock. */
 static void lapic_timer_start_locked(struct vireo_lapic *apic)
 {
@@ -247,13 +262,9 @@ static void lapic_timer_start_locked(struct vireo_lapic *apic)
 	apic->timer_period = 0;
 	if (!count || LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_TSC_DEADLINE)
 		return;
-	ns = (u64)count * lapic_divisor(apic) * LAPIC_BUS_NS;
-	/* Periods below 50 us would let a guest storm the host. */
-	ns = max_t(u64, ns, 50 * NSEC_PER_USEC);
-	if (LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_PERIODIC)
-		apic->timer_period = ns_to_ktime(ns);
-	apic->timer_expires = ktime_add_ns(ktime_get(), ns);
-	hrtimer_start(&apic->timer, apic->timer_expires, HRTIMER_MODE_ABS_HARD);
+	ns = lapic_count_ns(apic, count);
+	lapic_timer_arm_locked(apic, ns,
+			       LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_PERIODIC ? ns : 0);
 }
 
 static u32 lapic_timer_current_locked(struct vireo_lapic *apic)
@@ -613,6 +624,92 @@ int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val)
 		vireo_vcpu_wake(vcpu);
 	if (eoi_vec >= 0)
 		vireo_ioapic_eoi(vcpu->vm, eoi_vec);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* State for user space: VIREO_GET_LAPIC / VIREO_SET_LAPIC             */
+/* ------------------------------------------------------------------ */
+
+int vireo_lapic_get_state(struct vireo_vcpu *vcpu, struct vireo_lapic_state *s)
+{
+	struct vireo_lapic *apic = vcpu->lapic;
+	unsigned long flags;
+
+	if (!apic)
+		return -ENXIO;
+	memset(s, 0, sizeof(*s));
+	spin_lock_irqsave(&apic->lock, flags);
+	BUILD_BUG_ON(sizeof(s->regs) != sizeof(apic->regs));
+	memcpy(s->regs, apic->regs, sizeof(s->regs));
+	s->regs[LAPIC_REG_PPR / 4] = lapic_ppr(apic);
+	s->regs[LAPIC_REG_TIMER_CUR / 4] = lapic_timer_current_locked(apic);
+	s->tsc_deadline = apic->tsc_deadline;
+	spin_unlock_irqrestore(&apic->lock, flags);
+	return 0;
+}
+
+/*
+ * Loads @s as if the guest had written each register (the same bits are
+ * kept; VERSION, PPR, APR and ESR are not taken; ISR, TMR and IRR are, but
+ * for vectors 0-15), then restarts the timer
+ * where @s left it.  The caller holds vcpu->mutex, so this vCPU is not in
+ * the guest and nothing but the timer itself can arm the timer meanwhile.
+ */
+int vireo_lapic_set_state(struct vireo_vcpu *vcpu, const struct vireo_lapic_state *s)
+{
+	static const struct { u16 reg; u32 keep; } writable[] = {
+		{ LAPIC_REG_ID, 0xff000000 },	{ LAPIC_REG_TPR, 0xff },
+		{ LAPIC_REG_LDR, 0xff000000 },	{ LAPIC_REG_SVR, 0x3ff },
+		{ LAPIC_REG_ICR, ~(u32)BIT(12) },	{ LAPIC_REG_ICR2, 0xff000000 },
+		{ LAPIC_REG_LVT_TIMER, 0x710ff },
+		{ LAPIC_REG_LVT_THERMAL, 0x1a7ff }, { LAPIC_REG_LVT_PERF, 0x1a7ff },
+		{ LAPIC_REG_LVT_LINT0, 0x1a7ff }, { LAPIC_REG_LVT_LINT1, 0x1a7ff },
+		{ LAPIC_REG_LVT_ERROR, 0x1a7ff }, { LAPIC_REG_TIMER_INIT, ~0U },
+		{ LAPIC_REG_TIMER_DIV, 0xb },
+	};
+	struct vireo_lapic *apic = vcpu->lapic;
+	u32 lvt, init, cur, reg;
+	unsigned long flags;
+	unsigned int i;
+
+	if (!apic)
+		return -ENXIO;
+	for (i = 0; i < ARRAY_SIZE(s->reserved); i++)
+		if (s->reserved[i])
+			return -EINVAL;
+	lvt = s->regs[LAPIC_REG_LVT_TIMER / 4];
+	init = s->regs[LAPIC_REG_TIMER_INIT / 4];
+	cur = s->regs[LAPIC_REG_TIMER_CUR / 4];
+	if (LAPIC_LVT_TIMER_MODE(lvt) != LAPIC_TIMER_TSC_DEADLINE && cur > init)
+		return -EINVAL;		/* more left than the count started with */
+
+	hrtimer_cancel(&apic->timer);
+	spin_lock_irqsave(&apic->lock, flags);
+	memset(apic->regs, 0, sizeof(apic->regs));
+	lapic_set(apic, LAPIC_REG_VERSION, LAPIC_VERSION_VALUE);
+	lapic_set(apic, LAPIC_REG_DFR, s->regs[LAPIC_REG_DFR / 4] | 0x0fffffff);
+	for (i = 0; i < ARRAY_SIZE(writable); i++)
+		lapic_set(apic, writable[i].reg,
+			  s->regs[writable[i].reg / 4] & writable[i].keep);
+	/* ISR, TMR, IRR, without the illegal vectors 0-15 (10.5.3) */
+	for (reg = LAPIC_REG_ISR; reg < LAPIC_REG_ESR; reg += 0x10)
+		lapic_set(apic, reg, s->regs[reg / 4] &
+			  ((reg & 0x70) ? ~0U : 0xffff0000U));
+	if (!(lapic_get(apic, LAPIC_REG_SVR) & LAPIC_SVR_ENABLE))
+		for (reg = LAPIC_REG_LVT_TIMER; reg <= LAPIC_REG_LVT_ERROR; reg += 0x10)
+			lapic_set(apic, reg, lapic_get(apic, reg) | LAPIC_LVT_MASKED);
+
+	apic->timer_period = 0;
+	/* Stored in every mode, armed only in TSC-deadline mode. */
+	lapic_set_tsc_deadline_locked(apic, s->tsc_deadline);
+	if (LAPIC_LVT_TIMER_MODE(lvt) != LAPIC_TIMER_TSC_DEADLINE && init && cur)
+		lapic_timer_arm_locked(apic, (u64)cur * lapic_divisor(apic) * LAPIC_BUS_NS,
+				       LAPIC_LVT_TIMER_MODE(lvt) == LAPIC_TIMER_PERIODIC ?
+				       lapic_count_ns(apic, init) : 0);
+	spin_unlock_irqrestore(&apic->lock, flags);
+	/* IRR may hold something deliverable now. */
+	vireo_vcpu_wake(vcpu);
 	return 0;
 }
 

@@ -359,6 +359,32 @@ static long vireo_ioctl_set_sregs(void *obj, unsigned long arg)
 	return ret;
 }
 
+static long vireo_ioctl_get_lapic(void *obj, unsigned long arg)
+{
+	struct vireo_lapic_state *s = kmalloc(sizeof(*s), GFP_KERNEL);
+	long ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = vireo_lapic_get_state(obj, s);
+	if (!ret && copy_to_user((void __user *)arg, s, sizeof(*s)))
+		ret = -EFAULT;
+	kfree(s);
+	return ret;
+}
+
+static long vireo_ioctl_set_lapic(void *obj, unsigned long arg)
+{
+	struct vireo_lapic_state *s = memdup_user((void __user *)arg, sizeof(*s));
+	long ret;
+
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	ret = vireo_lapic_set_state(obj, s);
+	kfree(s);
+	return ret;
+}
+
 static long vireo_ioctl_run(void *obj, unsigned long arg)
 {
 	return arg ? -EINVAL : vireo_vcpu_run(obj);
@@ -378,6 +404,8 @@ static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
 	{ VIREO_SET_REGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_regs },
 	{ VIREO_GET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_sregs },
 	{ VIREO_SET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_sregs },
+	{ VIREO_GET_LAPIC,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_lapic },
+	{ VIREO_SET_LAPIC,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_lapic },
 	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
 	/* Unlocked: it must reach a vCPU that sits in RUN. */
 	{ VIREO_NMI,		0,		    vireo_ioctl_nmi },

@@ -321,6 +321,8 @@ int vireo_lapic_pending(struct vireo_vcpu *vcpu);
 u8 vireo_lapic_get_cr8(struct vireo_vcpu *vcpu);
 void vireo_lapic_set_cr8(struct vireo_vcpu *vcpu, u8 cr8);
 void vireo_lapic_ack(struct vireo_vcpu *vcpu, u8 vec);
+int vireo_lapic_get_state(struct vireo_vcpu *vcpu, struct vireo_lapic_state *s);
+int vireo_lapic_set_state(struct vireo_vcpu *vcpu, const struct vireo_lapic_state *s);
 bool vireo_lapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 		      bool write, u64 *val);
 int vireo_lapic_msr(struct vireo_vcpu *vcpu, u32 index, bool write, u64 *val);

@@ -242,6 +242,23 @@ struct vireo_sregs {
  */
 #define VIREO_NMI		_IO(VIREO_IOCTL_TYPE, 0x25)
 
+/*
+ * The local APIC of a vCPU of a VIREO_VM_FLAG_IRQCHIP VM (ENXIO otherwise).
+ * regs is the xAPIC register page's first KiB, the register at offset o in
+ * regs[o / 4], as the guest would read it: PPR computed, TIMER_CUR the count
+ * left.  SET takes the writable bits as a guest write would and restarts the
+ * timer from TIMER_CUR (one-shot, periodic) or tsc_deadline.  IA32_APIC_BASE
+ * is not part of it.  reserved must be 0 (EINVAL).  uapi.md 6.5.
+ */
+struct vireo_lapic_state {
+	__u32 regs[256];
+	__u64 tsc_deadline;	/* IA32_TSC_DEADLINE, guest TSC; 0 = none */
+	__u64 reserved[7];
+};
+
+#define VIREO_GET_LAPIC		_IOR(VIREO_IOCTL_TYPE, 0x26, struct vireo_lapic_state)
+#define VIREO_SET_LAPIC		_IOW(VIREO_IOCTL_TYPE, 0x27, struct vireo_lapic_state)
+
 /* ------------------------------------------------------------------ */
 /* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */
 /* ------------------------------------------------------------------ */
