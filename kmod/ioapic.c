@@ -24,12 +24,14 @@
 #define REDIR_VECTOR(e)		((e) & 0xff)
 #define REDIR_DELIVERY(e)	(((e) >> 8) & 7)
 #define REDIR_LOGICAL		BIT_ULL(11)
+#define REDIR_DELIVS		BIT_ULL(12)	/* delivery status */
 #define REDIR_REMOTE_IRR	BIT_ULL(14)
 #define REDIR_LEVEL		BIT_ULL(15)
 #define REDIR_MASKED		BIT_ULL(16)
 #define REDIR_DEST(e)		((u32)((e) >> 56))
 /* Bits the guest may write: all but delivery status and remote IRR. */
-#define REDIR_WRITABLE		(~(BIT_ULL(12) | REDIR_REMOTE_IRR))
+#define REDIR_WRITABLE		(~(REDIR_DELIVS | REDIR_REMOTE_IRR))
+#define IOAPIC_ID_MASK		0x0f000000	/* ID in bits 27:24 */
 
 struct vireo_ioapic {
 	struct vireo_vm *vm;
@@ -125,7 +127,7 @@ static void ioapic_write_window_locked(struct vireo_ioapic *io, u32 val)
 	u64 e, kept;
 
 	if (reg == IOAPIC_ID) {
-		io->id = val & 0x0f000000;
+		io->id = val & IOAPIC_ID_MASK;
 		return;
 	}
 	pin = (reg - IOAPIC_REDIR_BASE) / 2;
@@ -173,6 +175,65 @@ bool vireo_ioapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 	}
 	spin_unlock_irqrestore(&io->lock, flags);
 	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* State for user space: VIREO_GET_IOAPIC / VIREO_SET_IOAPIC           */
+/* ------------------------------------------------------------------ */
+
+int vireo_ioapic_get_state(struct vireo_vm *vm, struct vireo_ioapic_state *s)
+{
+	struct vireo_ioapic *io = vm->ioapic;
+	unsigned long flags;
+
+	if (!io)
+		return -ENXIO;
+	memset(s, 0, sizeof(*s));
+	spin_lock_irqsave(&io->lock, flags);
+	BUILD_BUG_ON(sizeof(s->redir) != sizeof(io->redir));
+	memcpy(s->redir, io->redir, sizeof(s->redir));
+	s->id = io->id;
+	s->select = io->select;
+	s->asserted = io->asserted;
+	spin_unlock_irqrestore(&io->lock, flags);
+	return 0;
+}
+
+/*
+ * Loads @s: the ID's writable bits, IOREGSEL, the pin levels, and each
+ * redirection entry with its remote IRR (a level interrupt still in
+ * service stays in service) but without delivery status.  Then, as after a
+ * guest write to an entry, each unmasked level pin that is asserted and not
+ * in service sends.  Nothing changes if @s is refused.
+ */
+int vireo_ioapic_set_state(struct vireo_vm *vm,
+			   const struct vireo_ioapic_state *s)
+{
+	struct vireo_ioapic *io = vm->ioapic;
+	unsigned long flags;
+	unsigned int i;
+
+	if (!io)
+		return -ENXIO;
+	for (i = 0; i < ARRAY_SIZE(s->reserved); i++)
+		if (s->reserved[i])
+			return -EINVAL;
+	if ((s->asserted & ~GENMASK(VIREO_IOAPIC_PINS - 1, 0)) ||
+	    s->select > 0xff)
+		return -EINVAL;
+
+	spin_lock_irqsave(&io->lock, flags);
+	io->id = s->id & IOAPIC_ID_MASK;
+	io->select = s->select;
+	io->asserted = s->asserted;
+	for (i = 0; i < VIREO_IOAPIC_PINS; i++)
+		io->redir[i] = s->redir[i] & ~REDIR_DELIVS;
+	/* Masked pins, edge pins and remote IRR are ioapic_deliver_locked's. */
+	for (i = 0; i < VIREO_IOAPIC_PINS; i++)
+		if ((io->redir[i] & REDIR_LEVEL) && (io->asserted & BIT(i)))
+			ioapic_deliver_locked(io, i);
+	spin_unlock_irqrestore(&io->lock, flags);
+	return 0;
 }
 
 int vireo_ioapic_create(struct vireo_vm *vm)

@@ -342,6 +342,9 @@ int vireo_ioapic_create(struct vireo_vm *vm);
 void vireo_ioapic_free(struct vireo_vm *vm);
 int vireo_ioapic_set_irq(struct vireo_vm *vm, u32 pin, bool level);
 void vireo_ioapic_eoi(struct vireo_vm *vm, u8 vector);
+int vireo_ioapic_get_state(struct vireo_vm *vm, struct vireo_ioapic_state *s);
+int vireo_ioapic_set_state(struct vireo_vm *vm,
+			   const struct vireo_ioapic_state *s);
 bool vireo_ioapic_mmio(struct vireo_vcpu *vcpu, u64 gpa, unsigned int len,
 		       bool write, u64 *val);
 

@@ -169,6 +169,26 @@ static long vireo_vm_irq_line(void *obj, unsigned long arg)
 	return vireo_ioapic_set_irq(obj, line.pin, line.level);
 }
 
+static long vireo_vm_get_ioapic(void *obj, unsigned long arg)
+{
+	struct vireo_ioapic_state s;
+	long ret;
+
+	ret = vireo_ioapic_get_state(obj, &s);
+	if (!ret && copy_to_user((void __user *)arg, &s, sizeof(s)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long vireo_vm_set_ioapic(void *obj, unsigned long arg)
+{
+	struct vireo_ioapic_state s;
+
+	if (copy_from_user(&s, (void __user *)arg, sizeof(s)))
+		return -EFAULT;
+	return vireo_ioapic_set_state(obj, &s);
+}
+
 static long vireo_vm_set_pio_fast(void *obj, unsigned long arg)
 {
 	struct vireo_pio_fast req;
@@ -207,6 +227,8 @@ static const struct vireo_ioctl_desc vireo_vm_ioctls[] = {
 	{ VIREO_SET_PIO_FAST,	0, vireo_vm_set_pio_fast },
 	{ VIREO_PIO_DRAIN,	0, vireo_vm_pio_drain },
 	{ VIREO_SET_PIO_NOTIFY,	0, vireo_vm_set_pio_notify },
+	{ VIREO_GET_IOAPIC,	0, vireo_vm_get_ioapic },
+	{ VIREO_SET_IOAPIC,	0, vireo_vm_set_ioapic },
 };
 
 static long vireo_vm_ioctl(struct file *file, unsigned int cmd,

@@ -161,6 +161,24 @@ struct vireo_pio_notify {
 	__u32 reserved;		/* must be 0 */
 };
 
+/*
+ * The in-kernel I/O APIC of a VIREO_VM_FLAG_IRQCHIP VM (ENXIO otherwise),
+ * for saving and restoring it.  GET is a snapshot; SET stores id's bits
+ * 27:24, select and asserted as they are and each redirection entry without
+ * delivery status (bit 12), remote IRR included, then sends for every
+ * unmasked level-triggered pin that is asserted and has no remote IRR, as a
+ * guest write to its entry would.  EINVAL, with nothing changed: reserved
+ * not 0, asserted bits at or above VIREO_IOAPIC_PINS, select > 0xff.
+ * uapi.md 5.8.
+ */
+struct vireo_ioapic_state {
+	__u64 redir[VIREO_IOAPIC_PINS];	/* redirection table entries, incl. remote IRR (bit 14) */
+	__u32 id;		/* ID register (bits 27:24) */
+	__u32 select;		/* IOREGSEL */
+	__u32 asserted;		/* bit n: pin n's level as last driven with VIREO_IRQ_LINE */
+	__u32 reserved[5];	/* 0 */
+};
+
 /* Returns a new vCPU fd; the argument is the vCPU id (< VIREO_MAX_VCPUS). */
 #define VIREO_CREATE_VCPU	_IO(VIREO_IOCTL_TYPE, 0x10)
 #define VIREO_SET_CPUID		_IOW(VIREO_IOCTL_TYPE, 0x11, struct vireo_cpuid)
@@ -170,6 +188,8 @@ struct vireo_pio_notify {
 #define VIREO_SET_PIO_FAST	_IOW(VIREO_IOCTL_TYPE, 0x15, struct vireo_pio_fast)
 #define VIREO_PIO_DRAIN		_IOWR(VIREO_IOCTL_TYPE, 0x16, struct vireo_pio_drain)
 #define VIREO_SET_PIO_NOTIFY	_IOW(VIREO_IOCTL_TYPE, 0x17, struct vireo_pio_notify)
+#define VIREO_GET_IOAPIC	_IOR(VIREO_IOCTL_TYPE, 0x18, struct vireo_ioapic_state)
+#define VIREO_SET_IOAPIC	_IOW(VIREO_IOCTL_TYPE, 0x19, struct vireo_ioapic_state)
 /* Returns the host TSC frequency in kHz (guests see the same rate). */
 #define VIREO_GET_TSC_KHZ	_IO(VIREO_IOCTL_TYPE, 0x03)
 
