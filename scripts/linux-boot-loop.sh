@@ -12,11 +12,11 @@
 # `make bench`; it passes when /init printed its marker and vireod exited 0.
 # A failed boot keeps its console and vireod log in DIR (default
 # /tmp/linux-boot-loop) and prints the module's crash report from dmesg, the
-# end of the console and, for a boot that hangs, the module's view of the
-# VM (`vireoctl vms`: exit counts per reason) before and after three
-# samples of every vCPU's registers (vireod's SIGUSR1), then vireod's
-# time-out ends it.  With -x nokaslr the RIPs are named after the kernel's
-# symbols.
+# console from its first oops (90 lines) and its end and, for a boot that
+# hangs, the module's view of the VM (`vireoctl vms`: exit counts per
+# reason) before and after three samples of every vCPU's registers and
+# LAPIC (vireod's SIGUSR1), then vireod's time-out ends it.  With
+# -x nokaslr the RIPs are named after the kernel's symbols.
 # Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
 set -uo pipefail
 
@@ -116,6 +116,14 @@ for i in $(seq 1 "$n"); do
 	tail -n 5 "$out/vireod.$i"
 	echo "--- where the vCPUs were:"
 	grep -a 'vCPU [0-9]*: rip' "$out/vireod.$i" | symbolize
+	# The test VM's file systems are gone when it powers off: what the
+	# console says goes to stdout.  First the earliest oops, then the end.
+	first=$(grep -an -m1 -E 'BUG:|Oops|general protection|double fault|WARNING:|Kernel panic|stack guard page|kernel stack overflow' \
+		"$out/console.$i" | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "--- console from the first oops (line $first):"
+		tail -n "+$((first > 5 ? first - 5 : 1))" "$out/console.$i" | head -n 90
+	fi
 	echo "--- last console lines:"
 	tail -n 25 "$out/console.$i"
 	dmesg | grep -a -A16 'shutdown\|host state' | head -n 40
