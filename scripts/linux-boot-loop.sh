@@ -71,12 +71,22 @@ symbolize() {
 				if (f[2] ~ /^[tT]$/) { n++; addr[n] = hex32(f[1]); name[n] = f[3] }
 			}
 		}
+		function sym(h,  a, k, best) {
+			a = hex32(h) + slide; best = 0
+			for (k = 1; k <= n; k++)
+				if (addr[k] <= a && (!best || addr[k] > addr[best])) best = k
+			return best ? sprintf("<%s+0x%x>", name[best], a - addr[best]) : ""
+		}
+		/ stack:/ {
+			out = $0; sub(/ stack:.*/, " stack:", out)
+			for (i = 1; i <= NF; i++)
+				if ($i ~ /^ffffffff[0-9a-f]+$/ && length($i) == 16) out = out "\n    " $i " " sym($i)
+			print out
+			next
+		}
 		{
 			if (!match($0, /rip [0-9a-f]+/)) { print; next }
-			rip = hex32(substr($0, RSTART + 4, RLENGTH - 4)) + slide; best = 0
-			for (k = 1; k <= n; k++)
-				if (addr[k] <= rip && (!best || addr[k] > addr[best])) best = k
-			print $0 (best ? sprintf("  <%s+0x%x>", name[best], rip - addr[best]) : "")
+			print $0 "  " sym(substr($0, RSTART + 4, RLENGTH - 4))
 		}'
 }
 
@@ -115,7 +125,7 @@ for i in $(seq 1 "$n"); do
 	echo "boot $i: FAILED (vireod status $rc, marker $marker, ${secs} s); logs in $out/*.$i"
 	tail -n 5 "$out/vireod.$i"
 	echo "--- where the vCPUs were:"
-	grep -a 'vCPU [0-9]*: rip' "$out/vireod.$i" | symbolize
+	grep -a 'vCPU [0-9]*: \(rip\|stack\|lapic\)' "$out/vireod.$i" | symbolize
 	# The test VM's file systems are gone when it powers off: what the
 	# console says goes to stdout.  First the earliest oops, then the end.
 	first=$(grep -an -m1 -E 'BUG:|Oops|general protection|double fault|WARNING:|Kernel panic|stack guard page|kernel stack overflow' \
