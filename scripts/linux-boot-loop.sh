@@ -128,7 +128,7 @@ for i in $(seq 1 "$n"); do
 	grep -a 'vCPU [0-9]*: \(rip\|stack\|lapic\)' "$out/vireod.$i" | symbolize
 	# The test VM's file systems are gone when it powers off: what the
 	# console says goes to stdout.  First the earliest oops, then the end.
-	first=$(grep -an -m1 -E 'BUG:|Oops|general protection|double fault|WARNING:|Kernel panic|stack guard page|kernel stack overflow' \
+	first=$(grep -an -m1 -E 'BUG:|Oops:|general protection fault|traps: |double fault|\[ cut here \]|Kernel panic|stack guard page|kernel stack overflow' \
 		"$out/console.$i" | cut -d: -f1)
 	if [ -n "$first" ]; then
 		echo "--- console from the first oops (line $first):"
