@@ -65,6 +65,11 @@ static long vireo_dev_tsc_khz(void *unused, unsigned long arg)
 	return arg ? -EINVAL : (long)tsc_khz;
 }
 
+static long vireo_dev_msr_list(void *unused, unsigned long arg)
+{
+	return vireo_msr_get_list((struct vireo_msr_list __user *)arg);
+}
+
 static long vireo_dev_create(void *unused, unsigned long arg)
 {
 	return vireo_dev_create_vm(arg);
@@ -75,6 +80,7 @@ static const struct vireo_ioctl_desc vireo_dev_ioctls[] = {
 	{ VIREO_GET_RUN_SIZE,		0, vireo_dev_run_size },
 	{ VIREO_CREATE_VM,		0, vireo_dev_create },
 	{ VIREO_GET_TSC_KHZ,		0, vireo_dev_tsc_khz },
+	{ VIREO_GET_MSR_LIST,		0, vireo_dev_msr_list },
 };
 
 static long vireo_dev_ioctl(struct file *file, unsigned int cmd,

@@ -385,6 +385,16 @@ static long vireo_ioctl_set_lapic(void *obj, unsigned long arg)
 	return ret;
 }
 
+static long vireo_ioctl_get_msrs(void *obj, unsigned long arg)
+{
+	return vireo_msr_get_state(obj, (struct vireo_msrs __user *)arg);
+}
+
+static long vireo_ioctl_set_msrs(void *obj, unsigned long arg)
+{
+	return vireo_msr_set_state(obj, (struct vireo_msrs __user *)arg);
+}
+
 static long vireo_ioctl_run(void *obj, unsigned long arg)
 {
 	return arg ? -EINVAL : vireo_vcpu_run(obj);
@@ -406,6 +416,8 @@ static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
 	{ VIREO_SET_SREGS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_sregs },
 	{ VIREO_GET_LAPIC,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_lapic },
 	{ VIREO_SET_LAPIC,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_lapic },
+	{ VIREO_GET_MSRS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_msrs },
+	{ VIREO_SET_MSRS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_msrs },
 	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
 	/* Unlocked: it must reach a vCPU that sits in RUN. */
 	{ VIREO_NMI,		0,		    vireo_ioctl_nmi },

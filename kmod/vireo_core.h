@@ -100,7 +100,7 @@ enum vireo_activity {
 #define VIREO_MSR_AMD_CFG	7
 
 /* Guest MSRs that live in neither the VMCB nor the VMCS (msr.c). */
-struct vireo_msrs {
+struct vireo_vcpu_msrs {
 	u64 apic_base;
 	u64 misc_enable;
 	u64 mtrr_def_type;
@@ -133,7 +133,7 @@ struct vireo_vcpu {
 	u8 pending_io_size;
 	unsigned long pending_next_rip;
 
-	struct vireo_msrs msrs;		/* under mutex */
+	struct vireo_vcpu_msrs msrs;	/* under mutex */
 	/* Debug registers as the guest sees them (emulated, never loaded). */
 	unsigned long dr[4];
 	unsigned long dr6, dr7;
@@ -239,7 +239,11 @@ struct vireo_backend_ops {
 	void (*get_paging)(struct vireo_vcpu *vcpu, struct vireo_paging *pg);
 	/* Enter the guest once and handle the exit: VIREO_RESUME/TO_USER/-err */
 	int (*run)(struct vireo_vcpu *vcpu);
-	/* MSRs kept in the VMCB/VMCS: 0, -ENOENT (unknown), -EINVAL (refused) */
+	/*
+	 * MSRs kept in the VMCB/VMCS (EFER, PAT, the SYSCALL and SYSENTER
+	 * MSRs, KERNEL_GS_BASE): 0, -ENOENT (unknown), -EINVAL (refused).
+	 * msr.c has checked the value with vireo_msr_value_ok() already.
+	 */
 	int (*get_msr)(struct vireo_vcpu *vcpu, u32 index, u64 *value);
 	int (*set_msr)(struct vireo_vcpu *vcpu, u32 index, u64 value);
 	/* Put the vCPU in its RESET state (also used for INIT). */
@@ -355,6 +359,9 @@ int vireo_msr_set(struct vireo_vcpu *vcpu, u32 index, u64 value);
 int vireo_emulate_msr(struct vireo_vcpu *vcpu, bool write);
 int vireo_emulate_rdtscp(struct vireo_vcpu *vcpu);
 bool vireo_pat_valid(u64 pat);
+long vireo_msr_get_list(struct vireo_msr_list __user *argp);
+long vireo_msr_get_state(struct vireo_vcpu *vcpu, struct vireo_msrs __user *argp);
+long vireo_msr_set_state(struct vireo_vcpu *vcpu, struct vireo_msrs __user *argp);
 
 /* mem.c: guest memory */
 struct page *vireo_gfn_to_page(struct vireo_vm *vm, unsigned long gfn, bool alloc);

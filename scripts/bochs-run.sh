@@ -60,7 +60,7 @@ repo=$(dirname "$scripts")
 # Linux-guest tests (SMP boots, console, reboot: several minutes each).
 SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
-triple_fault unknown_exit msr lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
+triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
 ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state pio_fast
 demo_greeting linux_boot kvm_conflict"
 # Everything that can run on VMX. Left out, because they do not touch the
@@ -69,7 +69,7 @@ demo_greeting linux_boot kvm_conflict"
 # covers. --tests can still name them.
 SUBSET_FULL="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
-triple_fault unknown_exit msr lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
+triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
 ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state pio_fast module_load
 demo_greeting
 linux_boot linux_boot_smp linux_boot_smp4 linux_console linux_reboot

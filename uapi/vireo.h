@@ -27,6 +27,7 @@
 /* Limits the module enforces (also reported by docs/uapi.md). */
 #define VIREO_MAX_VCPUS		64
 #define VIREO_MAX_CPUID_ENTRIES	256
+#define VIREO_MAX_MSR_ENTRIES	256		/* per GET/SET_MSRS call */
 #define VIREO_MIN_RAM_BYTES	(1ULL << 20)		/* 1 MiB */
 #define VIREO_MAX_RAM_BYTES	(64ULL << 30)		/* 64 GiB */
 #define VIREO_PAGE_SIZE		4096
@@ -194,6 +195,20 @@ struct vireo_ioapic_state {
 #define VIREO_GET_TSC_KHZ	_IO(VIREO_IOCTL_TYPE, 0x03)
 
 /*
+ * The MSRs VIREO_GET_MSRS / VIREO_SET_MSRS accept, in an order in which
+ * they can be restored.  On input nmsrs is the room in indices[]; on
+ * output the number of MSRs, also when the call fails with E2BIG because
+ * the room was too small.  reserved must be 0 (EINVAL).  uapi.md 4.3.
+ */
+struct vireo_msr_list {
+	__u32 nmsrs;
+	__u32 reserved;
+	__u32 indices[];
+};
+
+#define VIREO_GET_MSR_LIST	_IOWR(VIREO_IOCTL_TYPE, 0x04, struct vireo_msr_list)
+
+/*
  * Guest RAM: mmap(NULL, ram_bytes, PROT_READ|PROT_WRITE, MAP_SHARED, vm_fd, 0)
  * maps guest physical address 0 at the returned address.  Pages are
  * allocated on first touch by either side, so a mapping costs nothing until
@@ -278,6 +293,30 @@ struct vireo_lapic_state {
 
 #define VIREO_GET_LAPIC		_IOR(VIREO_IOCTL_TYPE, 0x26, struct vireo_lapic_state)
 #define VIREO_SET_LAPIC		_IOW(VIREO_IOCTL_TYPE, 0x27, struct vireo_lapic_state)
+
+/*
+ * A vCPU's MSRs, for saving and restoring it: the header followed by nmsrs
+ * entries (at most VIREO_MAX_MSR_ENTRIES), each naming an MSR of
+ * VIREO_GET_MSR_LIST.  GET fills in data as the guest's RDMSR would read
+ * it; SET checks every entry first (the values a guest's WRMSR could
+ * write), then writes them all in order as the guest's WRMSR would: all
+ * or nothing.  EINVAL: nmsrs too big, a reserved field not 0, a value
+ * refused; ENOENT: an index not in the list.  uapi.md 6.6.
+ */
+struct vireo_msr_entry {
+	__u32 index;
+	__u32 reserved;		/* must be 0 */
+	__u64 data;
+};
+
+struct vireo_msrs {
+	__u32 nmsrs;		/* <= VIREO_MAX_MSR_ENTRIES */
+	__u32 reserved;		/* must be 0 */
+	struct vireo_msr_entry entries[];
+};
+
+#define VIREO_GET_MSRS		_IOWR(VIREO_IOCTL_TYPE, 0x28, struct vireo_msrs)
+#define VIREO_SET_MSRS		_IOW(VIREO_IOCTL_TYPE, 0x29, struct vireo_msrs)
 
 /* ------------------------------------------------------------------ */
 /* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */

@@ -679,9 +679,32 @@ static int svm_run(struct vireo_vcpu *vcpu)
 
 #define EFER_GUEST_WRITABLE	(EFER_SCE | EFER_LME | EFER_NX)
 
+/*
+ * The SYSCALL and SYSENTER MSRs and KERNEL_GS_BASE of the VMCB: VMSAVE
+ * stores the guest's after every exit and VMLOAD loads them at the next
+ * entry (15.5.2), so between runs the VMCB is the truth.  Only user space
+ * gets here (VIREO_GET_MSRS / VIREO_SET_MSRS): the guest's own accesses
+ * are not intercepted.
+ */
+static u64 *svm_switched_msr(struct vmcb_save *s, u32 index)
+{
+	switch (index) {
+	case MSR_STAR:			return &s->star;
+	case MSR_LSTAR:			return &s->lstar;
+	case MSR_CSTAR:			return &s->cstar;
+	case MSR_SYSCALL_MASK:		return &s->sfmask;
+	case MSR_KERNEL_GS_BASE:	return &s->kernel_gs_base;
+	case MSR_IA32_SYSENTER_CS:	return &s->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:	return &s->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:	return &s->sysenter_eip;
+	}
+	return NULL;
+}
+
 static int svm_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 {
-	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	u64 *msr;
 
 	switch (index) {
 	case MSR_EFER:
@@ -691,12 +714,17 @@ static int svm_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 		*value = s->g_pat;
 		return 0;
 	}
-	return -ENOENT;
+	msr = svm_switched_msr(s, index);
+	if (!msr)
+		return -ENOENT;
+	*value = *msr;
+	return 0;
 }
 
 static int svm_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 {
 	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	u64 *msr;
 
 	switch (index) {
 	case MSR_EFER:
@@ -714,8 +742,16 @@ static int svm_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 			return -EINVAL;
 		s->g_pat = value;
 		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		/* Bits 31:0, as the VMX backend keeps (a 32-bit VMCS field). */
+		s->sysenter_cs = (u32)value;
+		return 0;
 	}
-	return -ENOENT;
+	msr = svm_switched_msr(s, index);
+	if (!msr)
+		return -ENOENT;
+	*msr = value;
+	return 0;
 }
 
 static void svm_queue_exception(struct vireo_vcpu *vcpu, u8 vector,

@@ -1573,9 +1573,37 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 
 #define EFER_GUEST_WRITABLE	(EFER_SCE | EFER_LME | EFER_NX)
 
+/*
+ * The guest's copy of an MSR that is not intercepted, or NULL: SYSENTER_*
+ * in the software copy of the VMCS guest state (read back after every
+ * exit, written before the next entry when guest_dirty), KERNEL_GS_BASE
+ * and the SYSCALL MSRs in swap_msr[] (read after every exit, loaded by
+ * vmx_host_save() before every entry).  Neither needs the VMCS loaded.
+ * Only user space gets here (VIREO_GET_MSRS / VIREO_SET_MSRS).
+ */
+static u64 *vmx_switched_msr(struct vmx_vcpu *vmx, u32 index)
+{
+	unsigned int i;
+
+	switch (index) {
+	case MSR_IA32_SYSENTER_CS:
+		return &vmx->guest.sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:
+		return &vmx->guest.sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:
+		return &vmx->guest.sysenter_eip;
+	}
+	for (i = 0; i < VMX_NR_SWAP_MSRS; i++)
+		if (vmx_swap_msr_index[i] == index)
+			return &vmx->swap_msr[i];
+	return NULL;
+}
+
 static int vmx_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 {
-	const struct vmx_guest *g = &to_vmx(vcpu)->guest;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	const struct vmx_guest *g = &vmx->guest;
+	u64 *msr;
 
 	switch (index) {
 	case MSR_EFER:
@@ -1585,13 +1613,18 @@ static int vmx_get_msr(struct vireo_vcpu *vcpu, u32 index, u64 *value)
 		*value = g->pat;
 		return 0;
 	}
-	return -ENOENT;
+	msr = vmx_switched_msr(vmx, index);
+	if (!msr)
+		return -ENOENT;
+	*value = *msr;
+	return 0;
 }
 
 static int vmx_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_guest *g = &vmx->guest;
+	u64 *msr;
 
 	switch (index) {
 	case MSR_EFER:
@@ -1609,8 +1642,18 @@ static int vmx_set_msr(struct vireo_vcpu *vcpu, u32 index, u64 value)
 		g->pat = value;
 		vmx->guest_dirty = true;
 		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		/* The VMCS field is 32 bits wide (24.4.1). */
+		value = (u32)value;
+		break;
 	}
-	return -ENOENT;
+	/* msr.c checked LSTAR, CSTAR, KERNEL_GS_BASE, SYSENTER_E[SI]P: canonical. */
+	msr = vmx_switched_msr(vmx, index);
+	if (!msr)
+		return -ENOENT;
+	*msr = value;
+	vmx->guest_dirty = true;	/* for the SYSENTER fields */
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
