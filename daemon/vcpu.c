@@ -39,39 +39,6 @@ const char *vcpu_exit_reason_name(unsigned int reason)
 	return "invalid";
 }
 
-/* The guest-physical qword at @gpa, false if it is not in RAM. */
-static bool guest_read_u64(const struct vm *vm, uint64_t gpa, uint64_t *val)
-{
-	if (gpa % 8 || gpa >= vm->ram_bytes)
-		return false;
-	memcpy(val, vm->ram + gpa, sizeof(*val));
-	return true;
-}
-
-/*
- * @gva through the guest's 4-level long-mode page tables at @cr3 (4 KiB,
- * 2 MiB and 1 GiB pages); false if a level is not present or not in RAM.
- */
-static bool guest_translate(const struct vm *vm, uint64_t cr3, uint64_t gva, uint64_t *gpa)
-{
-	const uint64_t addr_mask = 0x000ffffffffff000ULL;
-	uint64_t table = cr3 & addr_mask, e;
-
-	for (int level = 3; level >= 0; level--) {
-		unsigned int shift = 12 + 9 * level;
-
-		if (!guest_read_u64(vm, table + ((gva >> shift) & 511) * 8, &e) || !(e & 1))
-			return false;
-		if ((level == 1 || level == 2) && (e & 0x80)) {	/* PS: a large page */
-			*gpa = (e & addr_mask & ~((1ULL << shift) - 1)) | (gva & ((1ULL << shift) - 1));
-			return true;
-		}
-		table = e & addr_mask;
-	}
-	*gpa = table | (gva & 0xfff);
-	return true;
-}
-
 /*
  * The kernel text addresses among the 64 qwords at the guest's RSP: a
  * crude backtrace of a Linux guest (return addresses, and some stale
@@ -90,8 +57,8 @@ static void vcpu_log_stack(struct vcpu *vcpu, enum log_level level, uint64_t rsp
 	for (unsigned int i = 0; i < 64 && found < 16; i++) {
 		uint64_t gva = rsp + i * 8, gpa, v;
 
-		if (!guest_translate(vcpu->vm, sregs->cr3, gva, &gpa) ||
-		    !guest_read_u64(vcpu->vm, gpa, &v))
+		if (!vm_guest_translate(vcpu->vm, sregs->cr3, gva, &gpa) ||
+		    !vm_guest_read_u64(vcpu->vm, gpa, &v))
 			break;
 		if (v < 0xffffffff80000000ULL || v >= 0xffffffffff000000ULL)
 			continue;

@@ -741,3 +741,31 @@ enum vm_state vm_get_state(struct vm *vm, char *error, size_t error_len)
 	pthread_mutex_unlock(&vm->lock);
 	return state;
 }
+
+bool vm_guest_read_u64(const struct vm *vm, uint64_t gpa, uint64_t *val)
+{
+	if (gpa % 8 || gpa >= vm->ram_bytes)
+		return false;
+	memcpy(val, vm->ram + gpa, sizeof(*val));
+	return true;
+}
+
+bool vm_guest_translate(const struct vm *vm, uint64_t cr3, uint64_t gva, uint64_t *gpa)
+{
+	const uint64_t addr_mask = 0x000ffffffffff000ULL;
+	uint64_t table = cr3 & addr_mask, e;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned int shift = 12 + 9 * level;
+
+		if (!vm_guest_read_u64(vm, table + ((gva >> shift) & 511) * 8, &e) || !(e & 1))
+			return false;
+		if ((level == 1 || level == 2) && (e & 0x80)) {	/* PS: a large page */
+			*gpa = (e & addr_mask & ~((1ULL << shift) - 1)) | (gva & ((1ULL << shift) - 1));
+			return true;
+		}
+		table = e & addr_mask;
+	}
+	*gpa = table | (gva & 0xfff);
+	return true;
+}

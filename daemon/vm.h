@@ -167,6 +167,15 @@ int vm_log_vcpus(struct vm *vm, int timeout_ms, struct errinfo *e);
 /* vCPU threads: waits while a pause is requested and no stop is. */
 void vm_vcpu_park(struct vm *vm);
 
+/* The guest-physical qword at @gpa (8-byte aligned); false if not in RAM. */
+bool vm_guest_read_u64(const struct vm *vm, uint64_t gpa, uint64_t *val);
+/*
+ * @gva through the guest's 4-level long-mode page tables at @cr3 (4 KiB,
+ * 2 MiB and 1 GiB pages), reading them from guest RAM; false if an entry
+ * is not present or a table is not in RAM.  Access rights are not checked.
+ */
+bool vm_guest_translate(const struct vm *vm, uint64_t cr3, uint64_t gva, uint64_t *gpa);
+
 /* Called by a vCPU thread as its very last action; 'halted' if it ended by HLT. */
 void vm_vcpu_ended(struct vm *vm, bool halted);
 

@@ -33,6 +33,7 @@ static const char *const vireo_stat_names[VIREO_STAT_MAX] = {
 	[VIREO_STAT_NMI_INJECTED]	= "kernel_nmi_injected",
 	[VIREO_STAT_HOST_STATE_IN_VMCB]	= "kernel_host_state_in_vmcb",
 	[VIREO_STAT_PIO_FAST]		= "kernel_pio_fast",
+	[VIREO_STAT_STALE_EVENT]	= "kernel_stale_event",
 };
 
 /* Only what user space may send; everything else is rejected (strict). */

@@ -50,6 +50,7 @@ enum vireo_stat {
 	VIREO_STAT_NMI_INJECTED,	/* NMIs delivered into the guest */
 	VIREO_STAT_HOST_STATE_IN_VMCB,	/* #VMEXIT left host state as guest's */
 	VIREO_STAT_PIO_FAST,		/* port I/O completed at a fast port */
+	VIREO_STAT_STALE_EVENT,		/* delivered interrupt not injected again */
 	VIREO_STAT_MAX
 };
 

@@ -6,6 +6,7 @@
  * the single ports 0x80, 0xed and 0x92.  Everything goes through the port
  * bus of a detached VM, as a guest's IN and OUT would.
  */
+#include <inttypes.h>
 #include <time.h>
 
 #include "dev_vm.h"
@@ -557,6 +558,52 @@ static void test_random_io(void)
 	irq_set_test_sink(NULL);
 }
 
+#define WALK_FAILED	(~0ULL)
+
+static uint64_t walk(const struct vm *vm, uint64_t cr3, uint64_t gva)
+{
+	uint64_t gpa;
+
+	return vm_guest_translate(vm, cr3, gva, &gpa) ? gpa : WALK_FAILED;
+}
+
+/* vm_guest_translate(): the long-mode walk vireod's hang reports use. */
+static void test_page_walk(void)
+{
+	struct vm *vm = dev_vm_new(16);
+	uint64_t gpa, v;
+
+#define PTE(table, idx, val) \
+	memcpy(vm->ram + (table) + (idx) * 8, &(uint64_t){ (val) }, 8)
+	/* 4 KiB: PML4 0x1000 [511] -> PDPT 0x2000 [510] -> PD 0x3000 [8] -> PT 0x4000 [0] */
+	PTE(0x1000, 511, 0x2000 | 3);
+	PTE(0x2000, 510, 0x3000 | 3);
+	PTE(0x3000, 8, 0x4000 | 3);
+	PTE(0x4000, 0, 0x200000 | 3);
+	/* 1 GiB: PML4 [273] -> PDPT 0x5000 [0], PS, frame 0 */
+	PTE(0x1000, 273, 0x5000 | 3);
+	PTE(0x5000, 0, 0x80 | 3);
+	/* 2 MiB: PML4 [0] -> PDPT 0x6000 [0] -> PD 0x7000 [1], PS, frame 0x400000 (PAT bit 12 set) */
+	PTE(0x1000, 0, 0x6000 | 3);
+	PTE(0x6000, 0, 0x7000 | 3);
+	PTE(0x7000, 1, 0x400000 | 0x1000 | 0x80 | 3);
+	/* A table outside RAM. */
+	PTE(0x1000, 1, 0x40000000ULL | 3);
+#undef PTE
+	gpa = walk(vm, 0x1000, 0xffffffff81000abcULL);
+	ok(gpa == 0x200abc, "4 KiB page: 0xffffffff81000abc -> %#" PRIx64, gpa);
+	gpa = walk(vm, 0x1000 | 0x18, 0xffff888000123456ULL);
+	ok(gpa == 0x123456, "1 GiB page (CR3 flag bits ignored) -> %#" PRIx64, gpa);
+	gpa = walk(vm, 0x1000, 0x201234);
+	ok(gpa == 0x401234, "2 MiB page, its PAT bit not taken as address -> %#" PRIx64, gpa);
+	ok(walk(vm, 0x1000, 0xffffffff81001000ULL) == WALK_FAILED, "a PTE that is not present fails");
+	ok(walk(vm, 0x1000, 0x8000000000ULL) == WALK_FAILED, "a table outside RAM fails");
+	ok(!vm_guest_read_u64(vm, 0x1004, &v) && !vm_guest_read_u64(vm, 16 << 20, &v) &&
+	   vm_guest_read_u64(vm, (16 << 20) - 8, &v),
+	   "vm_guest_read_u64: unaligned and out-of-RAM reads fail, the last qword reads");
+	vm_destroy(vm, 0);
+}
+
 int main(void)
 {
 	real_mono = pit_clock_ns;
@@ -573,6 +620,7 @@ int main(void)
 	test_legacy_ports();
 	test_round_trip();
 	test_random_io();
+	test_page_walk();
 	dev_vm_teardown();
 	return tap_done();
 }

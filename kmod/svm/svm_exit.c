@@ -16,6 +16,7 @@
 
 #define EXITINTINFO_VALID	BIT_ULL(31)
 #define EXITINTINFO_TYPE(v)	(((v) >> 8) & 7)
+#define EXITINTINFO_TYPE_INTR	0
 #define EXITINTINFO_TYPE_EXCEPT	3
 #define EXITINTINFO_TYPE_SOFT	4
 #define EXITINTINFO_VECTOR(v)	((v) & 0xff)
@@ -31,8 +32,10 @@
  * would then return into the middle of an instruction.  Without NRIP-save
  * there is no next RIP to inject with (APM vol. 2, 15.7.2 and 15.20).
  */
-static u64 svm_event_to_reinject(u64 info)
+static u64 svm_event_to_reinject(struct vireo_vcpu *vcpu, u64 info)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const u64 id_mask = EXITINTINFO_VALID | (7 << 8) | 0xff;
 	u32 type = EXITINTINFO_TYPE(info);
 	u32 vec = EXITINTINFO_VECTOR(info);
 
@@ -40,6 +43,26 @@ static u64 svm_event_to_reinject(u64 info)
 		return 0;
 	if (type == EXITINTINFO_TYPE_EXCEPT && (vec == 3 || vec == 4))
 		return 0;
+	/*
+	 * An external interrupt reaches the guest only through EVENTINJ, and
+	 * only while RFLAGS.IF is set (svm_inject_interrupt()); delivery
+	 * clears IF last.  So one in delivery must be what this entry
+	 * injected, with IF still set.  Anything else was delivered already:
+	 * QEMU's TCG (the nested test VM) has been seen to report such an
+	 * interrupt, and injecting it again runs the guest's handler inside
+	 * itself with IF clear (Linux then deadlocks on the IRQ descriptor's
+	 * lock).  Drop it and say so.
+	 */
+	if (type == EXITINTINFO_TYPE_INTR &&
+	    ((info & id_mask) != (svm->entry_event_inj & id_mask) ||
+	     !(svm->vmcb->save.rflags & X86_EFLAGS_IF))) {
+		vireo_count(vcpu, VIREO_STAT_STALE_EVENT);
+		pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: exit %#llx at rip %#llx (rflags %#llx) reports interrupt %#llx in delivery, but this entry injected %#llx at rip %#llx (rflags %#llx): not injected again\n",
+				    vcpu->vm->id, vcpu->id, svm->vmcb->control.exit_code,
+				    svm->vmcb->save.rip, svm->vmcb->save.rflags, info,
+				    svm->entry_event_inj, svm->entry_rip, svm->entry_rflags);
+		return 0;
+	}
 	return info;
 }
 
@@ -229,7 +252,7 @@ int svm_handle_exit(struct vireo_vcpu *vcpu)
 	 * whose IDT or stack page was not mapped yet) must be delivered again
 	 * on the next entry, or it is lost (15.7.2).
 	 */
-	c->event_inj = svm_event_to_reinject(c->exit_int_info);
+	c->event_inj = svm_event_to_reinject(vcpu, c->exit_int_info);
 
 	if (code == SVM_EXIT_INVALID) {
 		svm_dump_vmcb(vcpu, "VMRUN failed the consistency checks");
