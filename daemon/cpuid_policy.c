@@ -34,10 +34,11 @@
  *    other hypervisors reuse, so a guest needs no calibration against a
  *    timer.  Linux 6.1 reads this leaf only under VMware's signature, so
  *    vireod also passes tsc_early_khz= to Linux guests (docs/boot.md).
- *  - 0x80000000-0x80000004 and 0x80000008 when the host has them: extended
- *    max leaf (clamped), extended features with SVM cleared (and XOP, FMA4
- *    when AVX state is not offered), the brand string and the address
- *    sizes.
+ *  - 0x80000000-0x80000004, 0x80000007 and 0x80000008 when the host has
+ *    them: extended max leaf (clamped), extended features with SVM cleared
+ *    (and XOP, FMA4 when AVX state is not offered), the brand string, the
+ *    invariant-TSC bit alone (EDX bit 8: one TSC offset per VM keeps it
+ *    true) and the address sizes.
  */
 #include <cpuid.h>
 #include <stdlib.h>
@@ -240,6 +241,17 @@ struct vireo_cpuid *cpuid_policy_build(cpuid_host_fn host, uint64_t host_xcr0,
 
 	for (leaf = 0x80000002u; leaf <= 0x80000004u && leaf <= max_ext; leaf++)
 		cpuid_policy_add(policy, host, leaf);
+	if (max_ext >= 0x80000007u) {
+		/*
+		 * Only the invariant TSC: the guest's TSC is the host's plus a
+		 * constant (one offset per VM), so it is as invariant as the
+		 * host's.  Without it Linux assumes an AMD SMP guest's TSCs are
+		 * unsynchronised and falls back to a jiffies clock.
+		 */
+		entry = cpuid_policy_add(policy, host, 0x80000007u);
+		entry->eax = entry->ebx = entry->ecx = 0;
+		entry->edx &= CPUID_80000007_EDX_INVTSC;
+	}
 	if (max_ext >= 0x80000008u)
 		cpuid_policy_add(policy, host, 0x80000008u);
 	return policy;

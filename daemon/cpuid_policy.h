@@ -69,6 +69,8 @@
 #define CPUID_80000001_ECX_SVM	(1u << 2)
 #define CPUID_80000001_ECX_XOP	(1u << 11)
 #define CPUID_80000001_ECX_FMA4	(1u << 16)
+/* Leaf 0x80000007 EDX bit 8 (APM vol. 3, E.4.6): invariant TSC. */
+#define CPUID_80000007_EDX_INVTSC	(1u << 8)
 
 /* The function that executes CPUID on the host (replaceable in tests). */
 typedef void (*cpuid_host_fn)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

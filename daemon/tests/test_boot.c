@@ -180,7 +180,7 @@ static void test_cpuid(void)
 {
 	/* x87, SSE, AVX, MPX, AVX-512 and PKRU enabled on the host. */
 	struct vireo_cpuid *p = cpuid_policy_build(fake_host, 0x2ff, 2345678);
-	const struct vireo_cpuid_entry *e0, *e1, *e7, *d0, *d1, *hv, *hvf, *hvt, *x0, *x1, *x8;
+	const struct vireo_cpuid_entry *e0, *e1, *e7, *d0, *d1, *hv, *hvf, *hvt, *x0, *x1, *x7, *x8;
 	uint32_t host0[4];
 	char sig[13] = { 0 };
 	uint32_t cleared = CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR |
@@ -236,8 +236,12 @@ static void test_cpuid(void)
 	ok(x1 && !(x1->ecx & CPUID_80000001_ECX_SVM) &&
 	   (x1->ecx & (CPUID_80000001_ECX_XOP | CPUID_80000001_ECX_FMA4)),
 	   "0x80000001: SVM cleared; XOP, FMA4 kept with AVX state");
-	ok(x8 && cpuid_policy_find(p, 0x80000004u, 0) && !cpuid_policy_find(p, 0x80000005u, 0),
-	   "brand string and address-size leaves present, others absent");
+	ok(x8 && cpuid_policy_find(p, 0x80000004u, 0) && !cpuid_policy_find(p, 0x80000005u, 0) &&
+	   !cpuid_policy_find(p, 0x80000006u, 0),
+	   "brand string and address-size leaves present, cache leaves absent");
+	x7 = cpuid_policy_find(p, 0x80000007u, 0);
+	ok(x7 && !x7->eax && !x7->ebx && !x7->ecx && x7->edx == CPUID_80000007_EDX_INVTSC,
+	   "0x80000007: the invariant-TSC bit alone");
 	free(p);
 
 	/* A host with XSAVE off: no XSAVE, no AVX, no leaf 0xD. */
