@@ -17,10 +17,16 @@
  * after the exit (switched only when it differs from the host's).  The
  * area above is always saved and restored under the host's XCR0, so
  * components the guest has turned off keep what they held.
+ *
+ * VIREO_GET_FPU / VIREO_SET_FPU hand the area (as it is) and XCR0 to user
+ * space and back; a SET is checked first, so that the XRSTOR of the next
+ * entry cannot fault.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/string.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 #include <asm/traps.h>
@@ -28,8 +34,14 @@
 #include "vireo_core.h"
 
 #define XSAVE_HDR_OFFSET	512
+#define XSAVE_HDR_SIZE		64
 #define XFEATURE_X87_SSE	0x3ULL
 #define XSAVE_LEGACY_SIZE	576	/* legacy area and header */
+#define MXCSR_MASK_DEFAULT	0xffbf	/* an FXSAVE image with MXCSR_MASK 0 */
+
+/* Bytes of the save area in use, and the MXCSR bits the CPU accepts. */
+static unsigned int vireo_fpu_bytes __ro_after_init;
+static u32 vireo_mxcsr_mask __ro_after_init;
 
 /*
  * The XCR0 components a guest may enable: x87, SSE, AVX and the AVX-512
@@ -157,7 +169,7 @@ void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host);
 }
 
-static unsigned int vireo_fpu_size(void)
+static unsigned int __init vireo_fpu_size(void)
 {
 	u32 eax, ebx, ecx, edx;
 
@@ -165,12 +177,29 @@ static unsigned int vireo_fpu_size(void)
 		return sizeof(struct fxregs_state);
 	/* EBX: bytes needed for the features enabled in XCR0 now. */
 	cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
-	return max_t(unsigned int, ebx, XSAVE_HDR_OFFSET + 64);
+	return max_t(unsigned int, ebx, XSAVE_HDR_OFFSET + XSAVE_HDR_SIZE);
+}
+
+/*
+ * At module load: the size of every vCPU's area (the host's XCR0 does not
+ * change once the kernel has booted), and MXCSR_MASK from an FXSAVE image
+ * (SDM vol. 1, 11.6.6: 0 there means the default mask), which says which
+ * MXCSR bits FXRSTOR and XRSTOR load without a #GP.
+ */
+static struct fxregs_state vireo_fx_probe __initdata;
+
+void __init vireo_fpu_setup(void)
+{
+	vireo_fpu_bytes = vireo_fpu_size();
+	kernel_fpu_begin();
+	asm volatile("fxsave64 %0" : "=m" (vireo_fx_probe));
+	kernel_fpu_end();
+	vireo_mxcsr_mask = vireo_fx_probe.mxcsr_mask ?: MXCSR_MASK_DEFAULT;
 }
 
 int vireo_fpu_init(struct vireo_vcpu *vcpu)
 {
-	unsigned int size = vireo_fpu_size();
+	unsigned int size = vireo_fpu_bytes;
 	struct fxregs_state *fx;
 
 	/* Page allocations are 64-byte aligned, as XSAVE needs. */
@@ -216,4 +245,63 @@ void vireo_fpu_exit(struct vireo_vcpu *vcpu)
 			     "a" (-1), "d" (-1) : "memory");
 	else
 		asm volatile("fxsave64 (%0)" : : "r" (vcpu->guest_fpu) : "memory");
+}
+
+static u32 vireo_fpu_flags(void)
+{
+	return boot_cpu_has(X86_FEATURE_XSAVE) ? VIREO_FPU_XSAVE : 0;
+}
+
+/*
+ * VIREO_GET_FPU, under vcpu->mutex: the area is written only by the
+ * vCPU's own RUN (vireo_fpu_exit()), which holds the mutex too.
+ */
+int vireo_fpu_get_state(struct vireo_vcpu *vcpu, struct vireo_fpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (vireo_fpu_bytes > sizeof(s->area))
+		return -E2BIG;
+	s->xcr0 = vcpu->xcr0;
+	s->size = vireo_fpu_bytes;
+	s->flags = vireo_fpu_flags();
+	memcpy(s->area, vcpu->guest_fpu, vireo_fpu_bytes);
+	return 0;
+}
+
+/*
+ * VIREO_SET_FPU, under vcpu->mutex.  The image is loaded by XRSTOR (or
+ * FXRSTOR) in vireo_fpu_enter(), inside the module: everything that would
+ * make it #GP is refused here first (SDM vol. 1, 13.8; XRSTOR, FXRSTOR in
+ * vol. 2): an XSTATE_BV bit outside XCR0, header bytes 23:8 not 0, MXCSR
+ * bits outside MXCSR_MASK.  Stricter than the CPU: XSTATE_BV may only name
+ * offered components, and header bytes 63:24 must be 0 too (they are 0 in
+ * every area, so GET always gives 0 there).
+ */
+int vireo_fpu_set_state(struct vireo_vcpu *vcpu,
+			const struct vireo_fpu_state *s)
+{
+	const struct fxregs_state *fx = (const void *)s->area;
+	const u8 *hdr = s->area + XSAVE_HDR_OFFSET;
+	u64 xstate_bv;
+
+	if (vireo_fpu_bytes > sizeof(s->area))
+		return -E2BIG;
+	if (memchr_inv(s->reserved, 0, sizeof(s->reserved)) ||
+	    s->size != vireo_fpu_bytes || s->flags != vireo_fpu_flags())
+		return -EINVAL;
+	if (!vireo_xcr0_valid(s->xcr0))
+		return -EINVAL;
+	if (fx->mxcsr & ~vireo_mxcsr_mask)
+		return -EINVAL;
+	if (s->flags & VIREO_FPU_XSAVE) {
+		memcpy(&xstate_bv, hdr, sizeof(xstate_bv));
+		if (xstate_bv & ~vireo_xcr0_offered())
+			return -EINVAL;
+		/* XCOMP_BV (standard format) and the reserved bytes. */
+		if (memchr_inv(hdr + 8, 0, XSAVE_HDR_SIZE - 8))
+			return -EINVAL;
+	}
+	memcpy(vcpu->guest_fpu, s->area, vireo_fpu_bytes);
+	vcpu->xcr0 = s->xcr0;
+	return 0;
 }

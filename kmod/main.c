@@ -137,6 +137,7 @@ static int __init vireo_init(void)
 		return -EOPNOTSUPP;
 	}
 
+	vireo_fpu_setup();
 	ret = vireo_ops->hardware_setup();
 	if (ret)
 		return ret;

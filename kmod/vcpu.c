@@ -395,6 +395,33 @@ static long vireo_ioctl_set_msrs(void *obj, unsigned long arg)
 	return vireo_msr_set_state(obj, (struct vireo_msrs __user *)arg);
 }
 
+/* The struct is over 4 KiB: on the heap, not the stack. */
+static long vireo_ioctl_get_fpu(void *obj, unsigned long arg)
+{
+	struct vireo_fpu_state *s = kmalloc(sizeof(*s), GFP_KERNEL);
+	long ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = vireo_fpu_get_state(obj, s);
+	if (!ret && copy_to_user((void __user *)arg, s, sizeof(*s)))
+		ret = -EFAULT;
+	kfree(s);
+	return ret;
+}
+
+static long vireo_ioctl_set_fpu(void *obj, unsigned long arg)
+{
+	struct vireo_fpu_state *s = memdup_user((void __user *)arg, sizeof(*s));
+	long ret;
+
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	ret = vireo_fpu_set_state(obj, s);
+	kfree(s);
+	return ret;
+}
+
 static long vireo_ioctl_run(void *obj, unsigned long arg)
 {
 	return arg ? -EINVAL : vireo_vcpu_run(obj);
@@ -418,6 +445,8 @@ static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
 	{ VIREO_SET_LAPIC,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_lapic },
 	{ VIREO_GET_MSRS,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_msrs },
 	{ VIREO_SET_MSRS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_msrs },
+	{ VIREO_GET_FPU,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_fpu },
+	{ VIREO_SET_FPU,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_fpu },
 	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
 	/* Unlocked: it must reach a vCPU that sits in RUN. */
 	{ VIREO_NMI,		0,		    vireo_ioctl_nmi },

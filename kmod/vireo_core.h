@@ -307,6 +307,7 @@ int vireo_emulate_hlt(struct vireo_vcpu *vcpu);
 void vireo_count(struct vireo_vcpu *vcpu, unsigned int stat);
 
 /* fpu.c */
+void vireo_fpu_setup(void);
 int vireo_fpu_init(struct vireo_vcpu *vcpu);
 void vireo_fpu_free(struct vireo_vcpu *vcpu);
 void vireo_fpu_enter(struct vireo_vcpu *vcpu);
@@ -316,6 +317,9 @@ int vireo_emulate_xsetbv(struct vireo_vcpu *vcpu, bool osxsave,
 u32 vireo_xsave_size(u64 xcr0);
 u64 vireo_xcr0_enter(struct vireo_vcpu *vcpu);
 void vireo_xcr0_exit(struct vireo_vcpu *vcpu, u64 host);
+int vireo_fpu_get_state(struct vireo_vcpu *vcpu, struct vireo_fpu_state *s);
+int vireo_fpu_set_state(struct vireo_vcpu *vcpu,
+			const struct vireo_fpu_state *s);
 
 /* lapic.c */
 int vireo_lapic_create(struct vireo_vcpu *vcpu);

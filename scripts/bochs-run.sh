@@ -61,7 +61,7 @@ repo=$(dirname "$scripts")
 SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
-ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state pio_fast
+ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state fpu_save pio_fast
 demo_greeting linux_boot kvm_conflict"
 # Everything that can run on VMX. Left out, because they do not touch the
 # backend and need what the initramfs does not carry (QEMU, make, the
@@ -70,7 +70,7 @@ demo_greeting linux_boot kvm_conflict"
 SUBSET_FULL="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
-ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state pio_fast module_load
+ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state fpu_save pio_fast module_load
 demo_greeting
 linux_boot linux_boot_smp linux_boot_smp4 linux_console linux_reboot
 kvm_conflict"

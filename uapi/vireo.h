@@ -318,6 +318,32 @@ struct vireo_msrs {
 #define VIREO_GET_MSRS		_IOWR(VIREO_IOCTL_TYPE, 0x28, struct vireo_msrs)
 #define VIREO_SET_MSRS		_IOW(VIREO_IOCTL_TYPE, 0x29, struct vireo_msrs)
 
+/*
+ * A vCPU's FPU/SIMD state and XCR0, for saving and restoring it.  area is
+ * the module's save area as XSAVE wrote it in the standard format under
+ * the host's XCR0 (legacy region, XSAVE header at 512, each component at
+ * its CPUID.(EAX=0DH,ECX=i).EBX offset), or an FXSAVE image on a host
+ * without XSAVE.  GET fills in size bytes and zeroes the rest; E2BIG if
+ * the host's XSAVE size exceeds VIREO_FPU_AREA_SIZE (AMX).  SET takes only
+ * what GET gives on this host (size, flags), a valid xcr0, an XSTATE_BV
+ * with offered components only, XCOMP_BV and the rest of the header 0, an
+ * MXCSR within the CPU's MXCSR_MASK; EINVAL with nothing changed
+ * otherwise.  uapi.md 6.7.
+ */
+#define VIREO_FPU_AREA_SIZE	4096
+#define VIREO_FPU_XSAVE		(1U << 0)	/* area is an XSAVE image */
+
+struct vireo_fpu_state {
+	__u64 xcr0;		/* the guest's XCR0 */
+	__u32 size;		/* bytes of area in use (XSAVE size, or 512) */
+	__u32 flags;		/* VIREO_FPU_XSAVE, or 0 for an FXSAVE image */
+	__u64 reserved[6];	/* 0 */
+	__u8  area[VIREO_FPU_AREA_SIZE];
+};
+
+#define VIREO_GET_FPU		_IOR(VIREO_IOCTL_TYPE, 0x2a, struct vireo_fpu_state)
+#define VIREO_SET_FPU		_IOW(VIREO_IOCTL_TYPE, 0x2b, struct vireo_fpu_state)
+
 /* ------------------------------------------------------------------ */
 /* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */
 /* ------------------------------------------------------------------ */
