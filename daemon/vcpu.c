@@ -103,6 +103,38 @@ static void vcpu_log_lapic(struct vcpu *vcpu, enum log_level level)
 		s.regs[0x380 / 4], s.regs[0x390 / 4], (uint64_t)s.tsc_deadline);
 }
 
+/* How many of the module's last world switches a register log shows. */
+#define VCPU_LOG_TRACE	12
+
+/* The module's record of the vCPU's last world switches, newest last. */
+static void vcpu_log_exit_trace(struct vcpu *vcpu, enum log_level level)
+{
+	struct vireo_exit_trace *t = calloc(1, sizeof(*t));
+	unsigned int first;
+
+	if (!t)
+		return;
+	if (ioctl(vcpu->fd, VIREO_GET_EXIT_TRACE, t) < 0) {
+		log_msg(level, "vm %s: vCPU %u: exit trace unavailable: VIREO_GET_EXIT_TRACE: %s",
+			vcpu->vm->config.name, vcpu->id, strerror(errno));
+		free(t);
+		return;
+	}
+	first = t->count > VCPU_LOG_TRACE ? t->count - VCPU_LOG_TRACE : 0;
+	log_msg(level, "vm %s: vCPU %u: last %u of %" PRIu64 " world switches (entry rip rflags event -> exit code int_info rip rflags):",
+		vcpu->vm->config.name, vcpu->id, t->count - first, (uint64_t)t->total);
+	for (unsigned int i = first; i < t->count; i++) {
+		const struct vireo_exit_trace_entry *e = &t->entries[i];
+
+		log_msg(level, "vm %s: vCPU %u: switch %d: rip %016" PRIx64 " %06" PRIx64 " %08" PRIx64 " -> %" PRIx64 " %08" PRIx64 " rip %016" PRIx64 " %06" PRIx64,
+			vcpu->vm->config.name, vcpu->id, (int)i - (int)t->count + 1,
+			(uint64_t)e->entry_rip, (uint64_t)e->entry_rflags, (uint64_t)e->event_inj,
+			(uint64_t)e->exit_code, (uint64_t)e->exit_int_info,
+			(uint64_t)e->exit_rip, (uint64_t)e->exit_rflags);
+	}
+	free(t);
+}
+
 void vcpu_log_registers(struct vcpu *vcpu, enum log_level level)
 {
 	const char *name = vcpu->vm->config.name;
@@ -136,6 +168,7 @@ void vcpu_log_registers(struct vcpu *vcpu, enum log_level level)
 		  (uint64_t)sregs.cr4, (uint64_t)sregs.efer);
 	vcpu_log_stack(vcpu, level, regs.rsp, &sregs);
 	vcpu_log_lapic(vcpu, level);
+	vcpu_log_exit_trace(vcpu, level);
 }
 
 /* Logs 'summary' and the registers, then crashes the VM with 'summary'. */

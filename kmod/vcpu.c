@@ -422,6 +422,26 @@ static long vireo_ioctl_set_fpu(void *obj, unsigned long arg)
 	return ret;
 }
 
+/* The trace ring, oldest entry first. */
+static long vireo_ioctl_get_exit_trace(void *obj, unsigned long arg)
+{
+	struct vireo_vcpu *vcpu = obj;
+	struct vireo_exit_trace *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	u32 i, n = min_t(u64, vcpu->trace_total, VIREO_EXIT_TRACE_LEN);
+	long ret = 0;
+
+	if (!t)
+		return -ENOMEM;
+	t->count = n;
+	t->total = vcpu->trace_total;
+	for (i = 0; i < n; i++)
+		t->entries[i] = vcpu->trace[(vcpu->trace_total - n + i) % VIREO_EXIT_TRACE_LEN];
+	if (copy_to_user((void __user *)arg, t, sizeof(*t)))
+		ret = -EFAULT;
+	kfree(t);
+	return ret;
+}
+
 static long vireo_ioctl_run(void *obj, unsigned long arg)
 {
 	return arg ? -EINVAL : vireo_vcpu_run(obj);
@@ -447,6 +467,7 @@ static const struct vireo_ioctl_desc vireo_vcpu_ioctls[] = {
 	{ VIREO_SET_MSRS,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_msrs },
 	{ VIREO_GET_FPU,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_fpu },
 	{ VIREO_SET_FPU,	VIREO_IOCTL_LOCKED, vireo_ioctl_set_fpu },
+	{ VIREO_GET_EXIT_TRACE,	VIREO_IOCTL_LOCKED, vireo_ioctl_get_exit_trace },
 	{ VIREO_RUN,		VIREO_IOCTL_LOCKED, vireo_ioctl_run },
 	/* Unlocked: it must reach a vCPU that sits in RUN. */
 	{ VIREO_NMI,		0,		    vireo_ioctl_nmi },

@@ -158,7 +158,32 @@ struct vireo_vcpu {
 
 	atomic64_t stats[VIREO_STAT_MAX];
 	void *backend;			/* struct svm_vcpu / vmx_vcpu */
+
+	/* The last world switches (VIREO_GET_EXIT_TRACE), by the vCPU's thread. */
+	struct vireo_exit_trace_entry trace[VIREO_EXIT_TRACE_LEN];
+	u64 trace_total;		/* entries ever recorded */
 };
+
+/*
+ * Records one world switch in the vCPU's trace ring; the backends call it
+ * after each #VMEXIT / VM exit, before handling it.  A few stores: cheap
+ * next to the switch itself.
+ */
+static inline void vireo_trace_switch(struct vireo_vcpu *vcpu, u64 entry_rip,
+				      u64 entry_rflags, u64 event_inj, u64 exit_code,
+				      u64 exit_int_info, u64 exit_rip, u64 exit_rflags)
+{
+	struct vireo_exit_trace_entry *t =
+		&vcpu->trace[vcpu->trace_total++ % VIREO_EXIT_TRACE_LEN];
+
+	t->entry_rip = entry_rip;
+	t->entry_rflags = entry_rflags;
+	t->event_inj = event_inj;
+	t->exit_code = exit_code;
+	t->exit_int_info = exit_int_info;
+	t->exit_rip = exit_rip;
+	t->exit_rflags = exit_rflags;
+}
 
 /*
  * One VM.  Lifetime: a kref held by the VM fd and by every vCPU fd; the

@@ -58,7 +58,7 @@ repo=$(dirname "$scripts")
 # Left to the full run, for time: module_load (load/unload cycles; the CI
 # run still loads and unloads the module once, vireo_unload) and the other
 # Linux-guest tests (SMP boots, console, reboot: several minutes each).
-SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
+SUBSET_CI="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit exit_trace
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
 ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state fpu_save pio_fast
@@ -67,7 +67,7 @@ demo_greeting linux_boot kvm_conflict"
 # backend and need what the initramfs does not carry (QEMU, make, the
 # daemon's test tree, ASan): daemon_unit and host/decode, which the QEMU run
 # covers. --tests can still name them.
-SUBSET_FULL="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit
+SUBSET_FULL="lib_selftest guest_sync cpuid_policy io_exit mmio_decode hlt_exit exit_trace
 hypercall guest_memory_shared beyond_ram signal_interrupt bad_ioctl exception
 triple_fault unknown_exit msr msr_state lapic_timer lapic_ipi lapic_smp lapic_state halt_sleep ioapic
 ioapic_state nmi netlink_dump netlink_events netlink_bad vm_leak fpu_state fpu_save pio_fast module_load

@@ -14,9 +14,9 @@
 # /tmp/linux-boot-loop) and prints the module's crash report from dmesg, the
 # console from its first oops (90 lines) and its end and, for a boot that
 # hangs, the module's view of the VM (`vireoctl vms`: exit counts per
-# reason) before and after three samples of every vCPU's registers and
-# LAPIC (vireod's SIGUSR1), then vireod's time-out ends it.  With
-# -x nokaslr the RIPs are named after the kernel's symbols.
+# reason) before and after three samples of every vCPU's registers, LAPIC
+# and last world switches (vireod's SIGUSR1), then vireod's time-out ends
+# it.  With -x nokaslr the RIPs are named after the kernel's symbols.
 # Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
 set -uo pipefail
 
@@ -85,8 +85,13 @@ symbolize() {
 			next
 		}
 		{
-			if (!match($0, /rip [0-9a-f]+/)) { print; next }
-			print $0 "  " sym(substr($0, RSTART + 4, RLENGTH - 4))
+			# Every "rip HEX" on the line, named in order at its end.
+			out = $0; rest = $0; names = ""
+			while (match(rest, /rip [0-9a-f]+/)) {
+				names = names "  " sym(substr(rest, RSTART + 4, RLENGTH - 4))
+				rest = substr(rest, RSTART + RLENGTH)
+			}
+			print out names
 		}'
 }
 
@@ -128,7 +133,7 @@ for i in $(seq 1 "$n"); do
 	echo "boot $i: FAILED (vireod status $rc, marker $marker, ${secs} s); logs in $out/*.$i"
 	tail -n 5 "$out/vireod.$i"
 	echo "--- where the vCPUs were:"
-	grep -a 'vCPU [0-9]*: \(rip\|stack\|lapic\)' "$out/vireod.$i" | symbolize
+	grep -a 'vCPU [0-9]*: \(rip\|stack\|lapic\|switch\|last\)' "$out/vireod.$i" | symbolize
 	# The test VM's file systems are gone when it powers off: what the
 	# console says goes to stdout.  First the earliest oops, then the end.
 	first=$(grep -an -m1 -E 'BUG:|Oops:|general protection fault|traps: |double fault|\[ cut here \]|Kernel panic|stack guard page|kernel stack overflow' \

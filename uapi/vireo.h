@@ -344,6 +344,33 @@ struct vireo_fpu_state {
 #define VIREO_GET_FPU		_IOR(VIREO_IOCTL_TYPE, 0x2a, struct vireo_fpu_state)
 #define VIREO_SET_FPU		_IOW(VIREO_IOCTL_TYPE, 0x2b, struct vireo_fpu_state)
 
+/*
+ * The vCPU's last world switches, oldest first, for diagnosing a hung or
+ * crashed guest (uapi.md 6.8).  Fields are the backend's raw values:
+ * event_inj is SVM EVENTINJ or VMX VM-entry interruption information as
+ * the entry had it, exit_code the SVM EXITCODE or VMX exit reason,
+ * exit_int_info SVM EXITINTINFO or VMX IDT-vectoring information.
+ */
+#define VIREO_EXIT_TRACE_LEN	32
+
+struct vireo_exit_trace_entry {
+	__u64 entry_rip, entry_rflags;
+	__u64 event_inj;
+	__u64 exit_code;
+	__u64 exit_int_info;
+	__u64 exit_rip, exit_rflags;
+	__u64 reserved;
+};
+
+struct vireo_exit_trace {
+	__u32 count;		/* entries filled, <= VIREO_EXIT_TRACE_LEN */
+	__u32 reserved;
+	__u64 total;		/* world switches since the vCPU was created */
+	struct vireo_exit_trace_entry entries[VIREO_EXIT_TRACE_LEN];
+};
+
+#define VIREO_GET_EXIT_TRACE	_IOR(VIREO_IOCTL_TYPE, 0x2c, struct vireo_exit_trace)
+
 /* ------------------------------------------------------------------ */
 /* The exit record: mmap(NULL, VIREO_GET_RUN_SIZE, ..., vcpu_fd, 0)    */
 /* ------------------------------------------------------------------ */

@@ -652,6 +652,9 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	asm volatile("stgi" ::: "memory");
 	local_irq_enable();
 
+	vireo_trace_switch(vcpu, svm->entry_rip, svm->entry_rflags, svm->entry_event_inj,
+			   vmcb->control.exit_code, vmcb->control.exit_int_info,
+			   vmcb->save.rip, vmcb->save.rflags);
 	lost = unlikely(svm_save_is_host_state(&vmcb->save));
 	if (lost)
 		svm_report_host_state(vcpu);

@@ -1470,9 +1470,9 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_guest *g = &vmx->guest;
 	struct vmx_host_state host;
-	u64 host_xcr0;
+	u64 host_xcr0, entry_rip, entry_rflags;
+	u32 basic, entry_event;
 	int fail, ret;
-	u32 basic;
 
 	/*
 	 * RIP moved since the exit (an emulated instruction completed, or
@@ -1505,6 +1505,8 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 		vmx_write_guest_state(vmx);
 		vmx->guest_dirty = false;
 	}
+	entry_rip = vcpu->rip;
+	entry_rflags = vcpu->rflags;
 	vmcs_write(GUEST_RIP, vcpu->rip);
 	vmcs_write(GUEST_RSP, vcpu->regs[VCPU_RSP]);
 	vmcs_write(GUEST_RFLAGS, vcpu->rflags);
@@ -1521,6 +1523,7 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 	local_irq_disable();
 	vmx_inject_interrupt(vcpu, vmx);
 	vmx_write_event(vmx);
+	entry_event = vmx->event_info;
 	vmx_host_save(vmx, &host);
 	host_xcr0 = vireo_xcr0_enter(vcpu);
 
@@ -1555,6 +1558,9 @@ static int vmx_run(struct vireo_vcpu *vcpu)
 			vcpu->rflags = vmcs_read(GUEST_RFLAGS);
 			vmx->shadow_rip = vcpu->rip;
 		}
+		vireo_trace_switch(vcpu, entry_rip, entry_rflags, entry_event,
+				   vmx->exit.reason, vmx->exit.idt_vectoring,
+				   vcpu->rip, vcpu->rflags);
 	} else if (fail == VMX_ENTER_FAIL_VALID) {
 		vmx->exit.insn_error = vmcs_read(VM_INSTRUCTION_ERROR);
 	}

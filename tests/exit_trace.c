@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VIREO_GET_EXIT_TRACE (docs/uapi.md 6.8): the module keeps each vCPU's
+ * last 32 world switches, oldest first: RIP and RFLAGS at the entry, the
+ * event injected, the exit code and what was in delivery, RIP and RFLAGS
+ * at the exit.  A HLT loop fills the ring with exits at one known RIP; an
+ * interrupt shows up as an entry's injected event.
+ */
+#include "vireo_test.h"
+
+#define NR_HLT		40
+#define IPI_VECTOR	0x61
+
+#define SVM_EXIT_HLT	0x78
+#define VMX_EXIT_HLT	12
+
+extern const char trace_hlt[];
+static uint64_t ipis;
+
+static void __guest_code guest_hlt_loop(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < NR_HLT; i++)
+		asm volatile(".globl trace_hlt\n"
+			     "trace_hlt: hlt" : : : "memory");
+	GUEST_DONE();
+}
+
+static void get_trace(struct vireo_vcpu *vcpu, struct vireo_exit_trace *t)
+{
+	memset(t, 0xa5, sizeof(*t));
+	TEST_ASSERT(!__vcpu_ioctl(vcpu, VIREO_GET_EXIT_TRACE, t),
+		    "VIREO_GET_EXIT_TRACE failed: %s", strerror(errno));
+}
+
+TEST(records_the_last_switches)
+{
+	uint64_t hlt_code = host_cpu_is_intel() ? VMX_EXIT_HLT : SVM_EXIT_HLT;
+	struct vireo_exit_trace *t = malloc(sizeof(*t));
+	struct vireo_vcpu *vcpu;
+	struct vireo_vm *vm;
+	unsigned int i, hlts = 0;
+	uint64_t before;
+
+	ASSERT_NE(NULL, t);
+	vm = vm_create_with_one_vcpu(&vcpu, guest_hlt_loop);
+	get_trace(vcpu, t);
+	EXPECT_EQ(0, t->count);
+	EXPECT_EQ(0, t->total);
+
+	for (i = 0; i < NR_HLT; i++) {
+		get_trace(vcpu, t);
+		before = t->total;
+		vcpu_run(vcpu);
+		TEST_ASSERT_EXIT_REASON(vcpu, VIREO_EXIT_HLT);
+		get_trace(vcpu, t);
+		/* At least this HLT's switch; others (host interrupts) may come. */
+		ASSERT_GE(t->total, before + 1);
+		/* The newest entry is the exit that came back to user space. */
+		ASSERT_EQ(hlt_code, t->entries[t->count - 1].exit_code);
+		ASSERT_EQ((uint64_t)trace_hlt, t->entries[t->count - 1].exit_rip);
+	}
+	EXPECT_EQ(VIREO_EXIT_TRACE_LEN, t->count);
+	EXPECT_EQ(0, t->reserved);
+	for (i = 0; i < t->count; i++) {
+		const struct vireo_exit_trace_entry *e = &t->entries[i];
+
+		/* RFLAGS bit 1 is always set; nothing was injected. */
+		EXPECT_TRUE(e->entry_rflags & 2);
+		EXPECT_TRUE(e->exit_rflags & 2);
+		EXPECT_EQ(0, e->event_inj & (1U << 31));
+		EXPECT_EQ(0, e->reserved);
+		if (e->exit_code == hlt_code && e->exit_rip == (uint64_t)trace_hlt) {
+			/* Entered just past the previous HLT (or at the loop's top). */
+			EXPECT_LT(e->entry_rip - (uint64_t)trace_hlt, 64);
+			hlts++;
+		}
+	}
+	/* Host interrupts may take a few of the 32 slots, not most. */
+	EXPECT_GE(hlts, VIREO_EXIT_TRACE_LEN / 2);
+	vcpu_run_expect_done(vcpu);
+	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, VIREO_GET_EXIT_TRACE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	vm_free(vm);
+	free(t);
+}
+
+static void guest_ipi_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(ipis, READ_ONCE(ipis) + 1);
+	xapic_eoi();
+}
+
+static void guest_self_ipi(void)
+{
+	xapic_enable();
+	/* IF clear: the vector waits in IRR until STI. */
+	xapic_send_ipi(0, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VECTOR);
+	sti_nop();
+	GUEST_ASSERT(guest_wait_until(READ_ONCE(ipis) == 1, 2000));
+	GUEST_DONE();
+}
+
+/* An injected interrupt is in the entry's event: valid bit and vector. */
+TEST(shows_an_injected_interrupt)
+{
+	struct vireo_exit_trace *t = malloc(sizeof(*t));
+	struct vireo_vcpu *vcpu;
+	struct vireo_vm *vm;
+	unsigned int i, found = 0;
+
+	ASSERT_NE(NULL, t);
+	vm = vm_create_irqchip_with_one_vcpu(&vcpu, guest_self_ipi);
+	vm_install_interrupt_handler(vm, IPI_VECTOR, guest_ipi_handler);
+	vcpu_run_expect_done(vcpu);
+	get_trace(vcpu, t);
+	ASSERT_GT(t->count, 0);
+	for (i = 0; i < t->count; i++)
+		if ((t->entries[i].event_inj & 0x800000ffULL) == (0x80000000ULL | IPI_VECTOR))
+			found++;
+	EXPECT_EQ(1, found);
+	vm_free(vm);
+	free(t);
+}
+
+VIREO_TEST_MAIN
