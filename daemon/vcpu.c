@@ -121,16 +121,16 @@ static void vcpu_log_exit_trace(struct vcpu *vcpu, enum log_level level)
 		return;
 	}
 	first = t->count > VCPU_LOG_TRACE ? t->count - VCPU_LOG_TRACE : 0;
-	log_msg(level, "vm %s: vCPU %u: last %u of %" PRIu64 " world switches (entry rip rflags event -> exit code int_info rip rflags):",
+	log_msg(level, "vm %s: vCPU %u: last %u of %" PRIu64 " world switches (entry rip rflags event -> exit code int_info rip rflags xtimes):",
 		vcpu->vm->config.name, vcpu->id, t->count - first, (uint64_t)t->total);
 	for (unsigned int i = first; i < t->count; i++) {
 		const struct vireo_exit_trace_entry *e = &t->entries[i];
 
-		log_msg(level, "vm %s: vCPU %u: switch %d: rip %016" PRIx64 " %06" PRIx64 " %08" PRIx64 " -> %" PRIx64 " %08" PRIx64 " rip %016" PRIx64 " %06" PRIx64,
+		log_msg(level, "vm %s: vCPU %u: switch %d: rip %016" PRIx64 " %06" PRIx64 " %08" PRIx64 " -> %" PRIx64 " %08" PRIx64 " rip %016" PRIx64 " %06" PRIx64 " x%" PRIu64,
 			vcpu->vm->config.name, vcpu->id, (int)i - (int)t->count + 1,
 			(uint64_t)e->entry_rip, (uint64_t)e->entry_rflags, (uint64_t)e->event_inj,
 			(uint64_t)e->exit_code, (uint64_t)e->exit_int_info,
-			(uint64_t)e->exit_rip, (uint64_t)e->exit_rflags);
+			(uint64_t)e->exit_rip, (uint64_t)e->exit_rflags, (uint64_t)e->repeats + 1);
 	}
 	free(t);
 }

@@ -427,15 +427,15 @@ static long vireo_ioctl_get_exit_trace(void *obj, unsigned long arg)
 {
 	struct vireo_vcpu *vcpu = obj;
 	struct vireo_exit_trace *t = kzalloc(sizeof(*t), GFP_KERNEL);
-	u32 i, n = min_t(u64, vcpu->trace_total, VIREO_EXIT_TRACE_LEN);
+	u32 i, n = min_t(u64, vcpu->trace_records, VIREO_EXIT_TRACE_LEN);
 	long ret = 0;
 
 	if (!t)
 		return -ENOMEM;
 	t->count = n;
-	t->total = vcpu->trace_total;
+	t->total = vcpu->trace_switches;
 	for (i = 0; i < n; i++)
-		t->entries[i] = vcpu->trace[(vcpu->trace_total - n + i) % VIREO_EXIT_TRACE_LEN];
+		t->entries[i] = vcpu->trace[(vcpu->trace_records - n + i) % VIREO_EXIT_TRACE_LEN];
 	if (copy_to_user((void __user *)arg, t, sizeof(*t)))
 		ret = -EFAULT;
 	kfree(t);

@@ -161,21 +161,36 @@ struct vireo_vcpu {
 
 	/* The last world switches (VIREO_GET_EXIT_TRACE), by the vCPU's thread. */
 	struct vireo_exit_trace_entry trace[VIREO_EXIT_TRACE_LEN];
-	u64 trace_total;		/* entries ever recorded */
+	u64 trace_records;		/* entries ever written to the ring */
+	u64 trace_switches;		/* world switches ever recorded */
 };
 
 /*
  * Records one world switch in the vCPU's trace ring; the backends call it
- * after each #VMEXIT / VM exit, before handling it.  A few stores: cheap
- * next to the switch itself.
+ * after each #VMEXIT / VM exit, before handling it.  A switch identical to
+ * the newest entry only bumps its repeat count: a guest spinning through
+ * one exit would otherwise push everything before it out of the ring.  A
+ * few loads and stores: cheap next to the switch itself.
  */
 static inline void vireo_trace_switch(struct vireo_vcpu *vcpu, u64 entry_rip,
 				      u64 entry_rflags, u64 event_inj, u64 exit_code,
 				      u64 exit_int_info, u64 exit_rip, u64 exit_rflags)
 {
-	struct vireo_exit_trace_entry *t =
-		&vcpu->trace[vcpu->trace_total++ % VIREO_EXIT_TRACE_LEN];
+	struct vireo_exit_trace_entry *t;
 
+	vcpu->trace_switches++;
+	if (vcpu->trace_records) {
+		t = &vcpu->trace[(vcpu->trace_records - 1) % VIREO_EXIT_TRACE_LEN];
+		if (t->entry_rip == entry_rip && t->entry_rflags == entry_rflags &&
+		    t->event_inj == event_inj && t->exit_code == exit_code &&
+		    t->exit_int_info == exit_int_info && t->exit_rip == exit_rip &&
+		    t->exit_rflags == exit_rflags) {
+			t->repeats++;
+			return;
+		}
+	}
+	t = &vcpu->trace[vcpu->trace_records++ % VIREO_EXIT_TRACE_LEN];
+	t->repeats = 0;
 	t->entry_rip = entry_rip;
 	t->entry_rflags = entry_rflags;
 	t->event_inj = event_inj;

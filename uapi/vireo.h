@@ -349,7 +349,9 @@ struct vireo_fpu_state {
  * crashed guest (uapi.md 6.8).  Fields are the backend's raw values:
  * event_inj is SVM EVENTINJ or VMX VM-entry interruption information as
  * the entry had it, exit_code the SVM EXITCODE or VMX exit reason,
- * exit_int_info SVM EXITINTINFO or VMX IDT-vectoring information.
+ * exit_int_info SVM EXITINTINFO or VMX IDT-vectoring information.  A
+ * switch identical to the one before it only counts in that one's
+ * repeats, so a guest spinning through the same exit keeps its history.
  */
 #define VIREO_EXIT_TRACE_LEN	32
 
@@ -359,7 +361,7 @@ struct vireo_exit_trace_entry {
 	__u64 exit_code;
 	__u64 exit_int_info;
 	__u64 exit_rip, exit_rflags;
-	__u64 reserved;
+	__u64 repeats;		/* identical switches right after this one */
 };
 
 struct vireo_exit_trace {
