@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,10 @@ void console_init(struct console *c, int echo_fd)
 	c->total = 0;
 	c->echo_fd = echo_fd;
 	c->echo_failed = 0;
+	c->on_oops = NULL;
+	c->on_oops_arg = NULL;
+	c->oops_seen = 0;
+	c->watch_tail_len = 0;
 }
 
 void console_destroy(struct console *c)
@@ -38,11 +43,44 @@ static void console_echo(struct console *c, const uint8_t *buf, size_t len)
 	}
 }
 
+/*
+ * True the first time the output so far shows a Linux oops or panic.  The
+ * window is the kept tail plus up to 512 new bytes at a time, so a text
+ * split across two writes is still found.  Caller holds the lock.
+ */
+static bool console_watch(struct console *c, const uint8_t *p, size_t len)
+{
+	static const char *const texts[] = {
+		"BUG: ", "Oops: ", "general protection fault", "Kernel panic",
+	};
+	uint8_t window[CONSOLE_WATCH_TAIL + 512];
+
+	while (len && !c->oops_seen) {
+		size_t chunk = len < 512 ? len : 512, n, keep;
+
+		memcpy(window, c->watch_tail, c->watch_tail_len);
+		memcpy(window + c->watch_tail_len, p, chunk);
+		n = c->watch_tail_len + chunk;
+		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			if (memmem(window, n, texts[i], strlen(texts[i])))
+				c->oops_seen = 1;
+		keep = n < CONSOLE_WATCH_TAIL ? n : CONSOLE_WATCH_TAIL;
+		memcpy(c->watch_tail, window + n - keep, keep);
+		c->watch_tail_len = keep;
+		p += chunk;
+		len -= chunk;
+	}
+	return c->oops_seen == 1 && (c->oops_seen = 2);
+}
+
 void console_write(struct console *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	bool oops = false;
 
 	pthread_mutex_lock(&c->lock);
+	if (c->on_oops)
+		oops = console_watch(c, p, len);
 	if (c->echo_fd >= 0)
 		console_echo(c, p, len);
 	/* Only the tail fits if len exceeds the ring. */
@@ -63,6 +101,8 @@ void console_write(struct console *c, const void *buf, size_t len)
 		len -= chunk;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (oops)
+		c->on_oops(c->on_oops_arg);
 }
 
 size_t console_read(struct console *c, uint64_t offset, void *buf, size_t cap,

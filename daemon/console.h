@@ -17,12 +17,25 @@
 
 #define CONSOLE_RING_BYTES	(64 * 1024)
 
+/* The longest text console_write() watches for, and what it keeps of it. */
+#define CONSOLE_WATCH_TAIL	31
+
 struct console {
 	pthread_mutex_t lock;		/* guards everything below */
 	uint8_t ring[CONSOLE_RING_BYTES];
 	uint64_t total;			/* bytes written since creation */
 	int echo_fd;			/* -1 for none; set at init only */
 	int echo_failed;		/* stop echoing after a write error */
+	/*
+	 * Called once, outside the lock, the first time the output shows a
+	 * Linux oops or panic ("BUG: ", "Oops: ", "general protection
+	 * fault", "Kernel panic"); set before the guest runs, may be NULL.
+	 */
+	void (*on_oops)(void *arg);
+	void *on_oops_arg;
+	int oops_seen;
+	uint8_t watch_tail[CONSOLE_WATCH_TAIL];
+	size_t watch_tail_len;
 };
 
 void console_init(struct console *c, int echo_fd);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,20 @@ static int vm_build(struct vm *vm, struct errinfo *e)
 	return 0;
 }
 
+/*
+ * The guest's console showed a Linux oops or panic (console_write(), from
+ * whichever thread wrote it): have the main loop log every vCPU's state
+ * now, while the exit trace still holds the switches that led there.
+ */
+static void vm_guest_oops(void *arg)
+{
+	struct vm *vm = arg;
+
+	log_warn("vm %s: the guest's console shows a kernel oops or panic; logging its vCPUs",
+		 vm->config.name);
+	kill(getpid(), SIGUSR1);
+}
+
 struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *module,
 		     int echo_fd, int notify_fd, struct errinfo *e)
 {
@@ -232,6 +247,8 @@ struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *mo
 	if (!vm)
 		return NULL;
 	vm->module = module;
+	vm->console.on_oops = vm_guest_oops;
+	vm->console.on_oops_arg = vm;
 	if (vm_create_on_module(vm, module, e) || vm_build(vm, e)) {
 		vm_destroy(vm, 0);
 		return NULL;

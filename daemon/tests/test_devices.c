@@ -339,6 +339,43 @@ static void test_console_ring(void)
 	console_destroy(&c);
 }
 
+static int oops_calls;
+
+static void count_oops(void *arg)
+{
+	(void)arg;
+	oops_calls++;
+}
+
+/* The oops watch: once, for a text split across writes, not for near misses. */
+static void test_console_oops_watch(void)
+{
+	static char big[2000];
+	struct console c;
+
+	console_init(&c, -1);
+	c.on_oops = count_oops;
+	console_write(&c, "[ 1.0] BU", 9);
+	console_write(&c, "G; not it, and Oops without the colon\n", 38);
+	ok(oops_calls == 0, "console watch: no call for near misses");
+	console_write(&c, "[ 4.1] B", 8);
+	console_write(&c, "UG: ENTRY_TRAMPOLINE stack guard page was hit\n", 47);
+	ok(oops_calls == 1, "console watch: 'BUG: ' split across two writes is found");
+	console_write(&c, "Kernel panic - not syncing\n", 27);
+	ok(oops_calls == 1, "console watch: called once per console");
+	console_destroy(&c);
+
+	/* Deep inside a long write (past the first 512-byte window). */
+	oops_calls = 0;
+	memset(big, 'x', sizeof(big));
+	memcpy(big + 1500, "Kernel panic", 12);
+	console_init(&c, -1);
+	c.on_oops = count_oops;
+	console_write(&c, big, sizeof(big));
+	ok(oops_calls == 1, "console watch: a panic 1500 bytes into one write is found");
+	console_destroy(&c);
+}
+
 int main(void)
 {
 	int fd;
@@ -355,6 +392,7 @@ int main(void)
 	test_bus();
 	test_fatal_exits();
 	test_console_ring();
+	test_console_oops_watch();
 	unlink(image_path);
 	return tap_done();
 }
