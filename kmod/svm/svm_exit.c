@@ -45,17 +45,18 @@ static u64 svm_event_to_reinject(struct vireo_vcpu *vcpu, u64 info)
 		return 0;
 	/*
 	 * An external interrupt reaches the guest only through EVENTINJ, and
-	 * only while RFLAGS.IF is set (svm_inject_interrupt()); delivery
-	 * clears IF last.  So one in delivery must be what this entry
-	 * injected, with IF still set.  Anything else was delivered already:
-	 * QEMU's TCG (the nested test VM) has been seen to report such an
-	 * interrupt, and injecting it again runs the guest's handler inside
-	 * itself with IF clear (Linux then deadlocks on the IRQ descriptor's
-	 * lock).  Drop it and say so.
+	 * only while RFLAGS.IF is set (svm_inject_interrupt()); it is
+	 * delivered before the guest's first instruction, and delivery
+	 * clears IF last.  So one still in delivery must be what this entry
+	 * injected, with IF still set and RIP where the entry left it.
+	 * Anything else was delivered already, and injecting it again would
+	 * run the guest's handler inside itself with IF clear (Linux then
+	 * deadlocks on the IRQ descriptor's lock).  Drop it and say so.
 	 */
 	if (type == EXITINTINFO_TYPE_INTR &&
 	    ((info & id_mask) != (svm->entry_event_inj & id_mask) ||
-	     !(svm->vmcb->save.rflags & X86_EFLAGS_IF))) {
+	     !(svm->vmcb->save.rflags & X86_EFLAGS_IF) ||
+	     svm->vmcb->save.rip != svm->entry_rip)) {
 		vireo_count(vcpu, VIREO_STAT_STALE_EVENT);
 		pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: exit %#llx at rip %#llx (rflags %#llx) reports interrupt %#llx in delivery, but this entry injected %#llx at rip %#llx (rflags %#llx): not injected again\n",
 				    vcpu->vm->id, vcpu->id, svm->vmcb->control.exit_code,
