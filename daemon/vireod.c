@@ -9,7 +9,7 @@
  *                                serve the JSON management socket
  *
  * The main thread owns the daemon state and runs one poll() loop over a
- * signalfd (SIGINT and SIGTERM end it, SIGUSR1 logs every vCPU's
+ * signalfd (SIGINT and SIGTERM end it, SIGUSR2 logs every vCPU's
  * registers), an eventfd the vCPU threads poke when a VM ends, and the
  * management socket.  See docs/management-protocol.md.
  */
@@ -73,7 +73,7 @@ static void usage(FILE *out)
 		"  -V, --version     print the version\n"
 		"  -h, --help        this text\n"
 		"\n"
-		"SIGUSR1 logs the registers of every running VM's vCPUs (a short pause).\n");
+		"SIGUSR2 logs the registers of every running VM's vCPUs (a short pause).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -153,7 +153,7 @@ static int signals_setup(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, VCPU_KICK_SIGNAL);
@@ -179,14 +179,14 @@ static void log_vcpus(struct vm *vm)
 }
 
 /*
- * Reads one signal.  SIGUSR1 logs the registers of every running VM's
+ * Reads one signal.  SIGUSR2 logs the registers of every running VM's
  * vCPUs and returns 0; any other signal is returned, to end the daemon.
  */
 static int take_signal(struct daemon *d, int sigfd)
 {
 	int signo = read_signal(sigfd);
 
-	if (signo != SIGUSR1)
+	if (signo != SIGUSR2)
 		return signo;
 	for (struct vm *vm = d->vms; vm; vm = vm->next)
 		log_vcpus(vm);

@@ -236,7 +236,7 @@ static void vm_guest_oops(void *arg)
 
 	log_warn("vm %s: the guest's console shows a kernel oops or panic; logging its vCPUs",
 		 vm->config.name);
-	kill(getpid(), SIGUSR1);
+	kill(getpid(), SIGUSR2);	/* SIGUSR1 is the vCPU kick */
 }
 
 struct vm *vm_create(const struct vm_config *cfg, const struct module_handle *module,

@@ -15,7 +15,7 @@
 # console from its first oops (90 lines) and its end and, for a boot that
 # hangs, the module's view of the VM (`vireoctl vms`: exit counts per
 # reason) before and after three samples of every vCPU's registers, LAPIC
-# and last world switches (vireod's SIGUSR1), then vireod's time-out ends
+# and last world switches (vireod's SIGUSR2), then vireod's time-out ends
 # it.  With -x nokaslr the RIPs are named after the kernel's symbols.
 # Exit status: 0 if every boot passed, 1 otherwise, 2 on a usage error.
 set -uo pipefail
@@ -110,9 +110,9 @@ for i in $(seq 1 "$n"); do
 	if kill -0 $pid 2>/dev/null; then
 		echo "boot $i: still running after 100 s; the module's view, 5 s apart:"
 		daemon/vireoctl vms 2>&1 | head -n 30
-		# SIGUSR1: vireod logs every vCPU's registers (3 samples).
+		# SIGUSR2: vireod logs every vCPU's registers (3 samples).
 		for _ in 1 2 3; do
-			pkill -USR1 -x -P $pid vireod
+			pkill -USR2 -x -P $pid vireod
 			sleep 1.5
 		done
 		daemon/vireoctl vms 2>&1 | head -n 30
