@@ -7,8 +7,9 @@
 # crash guest (daemon/guests/crash.S) prints a line and triple faults:
 # vireod must exit 1 with the triple fault in its log, and the line, which
 # the module queued at COM1's fast ports, must still reach stdout, whole and
-# exactly once.  Run as root from the repository root; loads vireo.ko if
-# needed and leaves the module state as it found it.
+# exactly once.  Last, SIGUSR2 to a vireod running a spinning guest logs
+# its registers and the guest runs on.  Run as root from the repository
+# root; loads vireo.ko if needed and leaves the module state as it found it.
 
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/tap.sh
@@ -38,7 +39,7 @@ trap cleanup EXIT
 
 vireo_load_for_test "$KO"
 
-tap_plan 6
+tap_plan 8
 kmsg_mark demo
 
 # run_guest CONFIG: vireod --run CONFIG, console in $out, log in $err,
@@ -72,6 +73,25 @@ grep -qi "shutdown" "$err"
 tap_result "vireod's log reports the triple fault (SHUTDOWN exit)" $?
 [ "$(tr -d '\r' <"$out")" = "$LAST_WORDS" ]
 tap_result "the guest's last words reach stdout whole, exactly once (queued at the fast ports)" $?
+
+# A guest that never exits on its own: SIGUSR2 makes vireod log its vCPU's
+# registers (pausing the VM for that), and the VM goes on until SIGTERM.
+printf '{ "name": "spin", "memory_mib": 4, "vcpus": 1, "image": "%s",\n  "entry": "real" }\n' \
+	daemon/guests/spin.bin >"$crash_cfg"
+"$VIREOD" --run "$crash_cfg" --timeout $TIMEOUT >"$out" 2>"$err" </dev/null &
+spin_pid=$!
+wait_for 10 grep -q "vm spin: starting" "$err"
+sleep 1
+kill -USR2 $spin_pid
+wait_for 10 grep -q "vm spin: vCPU 0: rip" "$err"
+tap_result "SIGUSR2: vireod logs the running guest's registers" $?
+sleep 1
+kill -0 $spin_pid 2>/dev/null && grep -q "vm spin: resumed" "$err"
+tap_result "the VM runs on after the register log" $?
+kill -TERM $spin_pid
+wait $spin_pid
+tap_diag "vireod --run (spin, SIGUSR2, SIGTERM): exit status $?; log:"
+tail -n 20 "$err" | tap_diag_file
 
 if [ $TAP_FAILED = 1 ]; then
 	tap_diag "kernel log since the demo started:"
