@@ -348,7 +348,8 @@ struct vireo_fpu_state {
  * The vCPU's last world switches, oldest first, for diagnosing a hung or
  * crashed guest (uapi.md 6.8).  Fields are the backend's raw values:
  * event_inj is SVM EVENTINJ or VMX VM-entry interruption information as
- * the entry had it, exit_code the SVM EXITCODE or VMX exit reason,
+ * the entry had it (SVM, EVENTINJ empty: the virtual interrupt the guest
+ * took during the run, in EVENTINJ's form), exit_code the SVM EXITCODE or VMX exit reason,
  * exit_int_info SVM EXITINTINFO or VMX IDT-vectoring information.  A
  * switch identical to the one before it only counts in that one's
  * repeats, so a guest spinning through the same exit keeps its history.

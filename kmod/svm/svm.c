@@ -239,11 +239,12 @@ static void svm_reset(struct vireo_vcpu *vcpu)
 	memset(&vmcb->save, 0, sizeof(vmcb->save));
 	svm_reset_state(vcpu, &vmcb->save);
 	vmcb->control.event_inj = 0;
-	vmcb->control.int_ctl &= ~(SVM_V_IRQ | 0xfULL);
-	vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_VINTR |
-					   SVM_INTERCEPT_IRET);
+	vmcb->control.int_ctl &= ~(SVM_V_IRQ_FIELDS | 0xfULL);
+	vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
 	svm->nmi_masked = false;
 	svm->awaiting_iret = false;
+	svm->virq_vec = -1;
+	svm->reinject_vec = -1;
 }
 
 static int svm_vcpu_create(struct vireo_vcpu *vcpu)
@@ -263,6 +264,8 @@ static int svm_vcpu_create(struct vireo_vcpu *vcpu)
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
 	svm->last_cpu = -1;
+	svm->virq_vec = -1;
+	svm->reinject_vec = -1;
 	atomic64_inc(&vireo_table_pages);
 
 	c = &svm->vmcb->control;
@@ -512,31 +515,61 @@ static bool svm_inject_nmi(struct vireo_vcpu *vcpu)
 }
 
 /*
- * Deliver a pending NMI, else the LAPIC's highest pending interrupt if the
- * guest can take it now (RFLAGS.IF set, no interrupt shadow, no event
- * already queued); otherwise ask for a VINTR exit at the moment it can
- * (15.21.4).
+ * Deliver a pending NMI, and offer the LAPIC's highest deliverable
+ * interrupt as a virtual interrupt: V_IRQ with V_IGN_TPR (the LAPIC has
+ * applied the priorities already) and the vector in V_INTR_VECTOR (APM
+ * vol. 2, 15.21.4).  The processor takes it by itself as soon as the
+ * guest's RFLAGS.IF is set and no interrupt shadow holds it, so no
+ * interrupt-window exit is needed; svm_sync_virq() sees V_IRQ cleared at
+ * the exit and acknowledges it in the LAPIC then.  Every exit withdraws
+ * the offer, and the next entry offers what the priorities say then (an
+ * interrupt posted meanwhile comes with a kick, which is an exit).
+ *
+ * External interrupts never go through EVENTINJ, although hardware would
+ * deliver them correctly that way: QEMU's TCG, which the test VM runs on,
+ * delivers an EVENTINJ interrupt inside its VMRUN helper but leaves the
+ * vector behind as the CPU's pending exception (helper_vmrun() sets
+ * exception_index and nothing clears it).  The next time anything asks
+ * that CPU out of its execution loop (cpu_handle_interrupt() keeps a set
+ * exception_index), the vector is delivered to the guest a second time,
+ * wherever it is and whatever RFLAGS.IF says.  Linux then runs an IRQ
+ * handler inside itself with IF clear and deadlocks on its descriptor's
+ * lock, or takes a timer interrupt between SWAPGS and IRET on the way to
+ * user mode and panics on the entry stack's guard page.  A virtual
+ * interrupt is delivered from QEMU's interrupt check, which clears the
+ * pending exception afterwards.
  */
 static void svm_inject_interrupt(struct vireo_vcpu *vcpu)
 {
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
+	bool acked = svm->reinject_vec >= 0;
 	int vec;
 
-	if (c->event_inj & SVM_EVTINJ_VALID)
-		return;
-	if (svm_inject_nmi(vcpu) || !vcpu->lapic)
-		return;
-	vec = vireo_lapic_pending(vcpu);
+	/* An event to deliver again goes first; NMIs wait for it. */
+	if (!(c->event_inj & SVM_EVTINJ_VALID))
+		svm_inject_nmi(vcpu);
+	vec = acked ? svm->reinject_vec : vireo_lapic_pending(vcpu);
+	svm->reinject_vec = -1;
 	if (vec < 0)
 		return;
-	if ((vcpu->rflags & X86_EFLAGS_IF) && !(c->int_state & SVM_INT_SHADOW)) {
-		c->event_inj = vec | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
-		vireo_lapic_ack(vcpu, vec);
-		return;
-	}
-	/* A dummy virtual interrupt makes the window visible as VINTR. */
-	c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR;
-	c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	c->int_ctl = (c->int_ctl & ~SVM_V_IRQ_FIELDS) | SVM_V_IRQ |
+		     SVM_V_IGN_TPR | ((u64)vec << SVM_V_INTR_VECTOR_SHIFT);
+	svm->virq_vec = vec;
+	svm->virq_acked = acked;
+}
+
+/*
+ * The event the exit trace shows for this run: what EVENTINJ had, else
+ * the virtual interrupt the guest took during the run, in EVENTINJ's
+ * format (an external interrupt, valid), as hardware delivered it.
+ */
+static u64 svm_traced_event(const struct svm_vcpu *svm)
+{
+	if ((svm->entry_event_inj & SVM_EVTINJ_VALID) || svm->virq_vec < 0 ||
+	    (svm->vmcb->control.int_ctl & SVM_V_IRQ))
+		return svm->entry_event_inj;
+	return SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR | svm->virq_vec;
 }
 
 /*
@@ -652,7 +685,7 @@ static int svm_run(struct vireo_vcpu *vcpu)
 	asm volatile("stgi" ::: "memory");
 	local_irq_enable();
 
-	vireo_trace_switch(vcpu, svm->entry_rip, svm->entry_rflags, svm->entry_event_inj,
+	vireo_trace_switch(vcpu, svm->entry_rip, svm->entry_rflags, svm_traced_event(svm),
 			   vmcb->control.exit_code, vmcb->control.exit_int_info,
 			   vmcb->save.rip, vmcb->save.rflags);
 	lost = unlikely(svm_save_is_host_state(&vmcb->save));

@@ -89,6 +89,9 @@
 #define SVM_V_INTR_PRIO_MASK	(0xfULL << 16)
 #define SVM_V_IGN_TPR		BIT_ULL(20)
 #define SVM_V_INTR_MASKING	BIT_ULL(24)
+#define SVM_V_INTR_VECTOR_SHIFT	32
+#define SVM_V_IRQ_FIELDS	(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR | \
+				 (0xffULL << SVM_V_INTR_VECTOR_SHIFT))
 #define SVM_INT_SHADOW		BIT_ULL(0)	/* int_state */
 #define SVM_NP_ENABLE		BIT_ULL(0)
 #define SVM_TLB_FLUSH_NONE	0
@@ -226,6 +229,17 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
+	/*
+	 * External interrupts go in as a virtual interrupt (V_IRQ), never
+	 * through EVENTINJ: see svm_inject_interrupt().  virq_vec is the
+	 * vector offered to the current run (-1: none) and virq_acked whether
+	 * the LAPIC has acknowledged it already; reinject_vec is an
+	 * acknowledged vector whose delivery an exit cut short, to offer
+	 * again at the next entry (-1: none).
+	 */
+	int virq_vec;
+	bool virq_acked;
+	int reinject_vec;
 	/* What the last VMRUN was given, for svm_report_host_state(). */
 	u64 entry_rip, entry_rflags, entry_cr3, entry_event_inj;
 	int entry_cpu;

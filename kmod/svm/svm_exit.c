@@ -22,6 +22,45 @@
 #define EXITINTINFO_VECTOR(v)	((v) & 0xff)
 
 /*
+ * Settle the virtual interrupt svm_inject_interrupt() offered to the run
+ * that just ended.  V_IRQ clear: the guest took it, and the LAPIC
+ * acknowledges it now (unless it had already), before the exit -- quite
+ * possibly its EOI -- is handled.  V_IRQ still set: not taken; withdrawn,
+ * it stays pending in the LAPIC's IRR.
+ *
+ * EXITINTINFO may name that vector as in delivery, cut short by the
+ * exit.  Taken (V_IRQ clears when delivery starts): the vector is
+ * acknowledged, so the next entry offers it again as such.  Not taken:
+ * QEMU's TCG reports a virtual interrupt cut short this way, as an
+ * exception (type 3) with V_IRQ still set; the interrupt is still
+ * pending, and the report is dropped.
+ */
+static void svm_sync_virq(struct vireo_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
+	u64 info = c->exit_int_info;
+	int vec = svm->virq_vec;
+	u32 type = EXITINTINFO_TYPE(info);
+	bool taken;
+
+	if (vec < 0)
+		return;
+	taken = !(c->int_ctl & SVM_V_IRQ);
+	c->int_ctl &= ~SVM_V_IRQ_FIELDS;
+	svm->virq_vec = -1;
+	if (taken && !svm->virq_acked)
+		vireo_lapic_ack(vcpu, vec);
+	if (!(info & EXITINTINFO_VALID) || EXITINTINFO_VECTOR(info) != vec ||
+	    !(type == EXITINTINFO_TYPE_INTR ||
+	      (type == EXITINTINFO_TYPE_EXCEPT && vec >= 32)))
+		return;
+	if (taken)
+		svm->reinject_vec = vec;
+	c->exit_int_info = 0;
+}
+
+/*
  * The event that was being delivered when the exit happened, to inject
  * again on the next entry, or 0.  Events raised by an instruction -- INTn
  * (type SOFT) and INT3/INTO (#BP, #OF) -- are not injected again: RIP still
@@ -35,7 +74,6 @@
 static u64 svm_event_to_reinject(struct vireo_vcpu *vcpu, u64 info)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	const u64 id_mask = EXITINTINFO_VALID | (7 << 8) | 0xff;
 	u32 type = EXITINTINFO_TYPE(info);
 	u32 vec = EXITINTINFO_VECTOR(info);
 
@@ -44,24 +82,21 @@ static u64 svm_event_to_reinject(struct vireo_vcpu *vcpu, u64 info)
 	if (type == EXITINTINFO_TYPE_EXCEPT && (vec == 3 || vec == 4))
 		return 0;
 	/*
-	 * An external interrupt reaches the guest only through EVENTINJ, and
-	 * only while RFLAGS.IF is set (svm_inject_interrupt()); it is
-	 * delivered before the guest's first instruction, and delivery
-	 * clears IF last.  So one still in delivery must be what this entry
-	 * injected, with IF still set and RIP where the entry left it.
-	 * Anything else was delivered already, and injecting it again would
-	 * run the guest's handler inside itself with IF clear (Linux then
-	 * deadlocks on the IRQ descriptor's lock).  Drop it and say so.
+	 * An external interrupt in delivery is the virtual interrupt this
+	 * run was offered, and svm_sync_virq() has taken care of it.  Any
+	 * other was delivered already (or never offered): injecting it again
+	 * would run the guest's handler inside itself with IF clear.  An
+	 * "exception" with a vector of 32 or more is how QEMU's TCG reports
+	 * an interrupt it delivered on its own; EVENTINJ would refuse it.
+	 * Drop either, and say so.
 	 */
-	if (type == EXITINTINFO_TYPE_INTR &&
-	    ((info & id_mask) != (svm->entry_event_inj & id_mask) ||
-	     !(svm->vmcb->save.rflags & X86_EFLAGS_IF) ||
-	     svm->vmcb->save.rip != svm->entry_rip)) {
+	if (type == EXITINTINFO_TYPE_INTR ||
+	    (type == EXITINTINFO_TYPE_EXCEPT && vec >= 32)) {
 		vireo_count(vcpu, VIREO_STAT_STALE_EVENT);
-		pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: exit %#llx at rip %#llx (rflags %#llx) reports interrupt %#llx in delivery, but this entry injected %#llx at rip %#llx (rflags %#llx): not injected again\n",
+		pr_warn_ratelimited(VIREO_LOG_PREFIX "vm %u vcpu %u: exit %#llx at rip %#llx (rflags %#llx) reports event %#llx in delivery, which this entry (rip %#llx, rflags %#llx, EVENTINJ %#llx) did not offer: not injected again\n",
 				    vcpu->vm->id, vcpu->id, svm->vmcb->control.exit_code,
 				    svm->vmcb->save.rip, svm->vmcb->save.rflags, info,
-				    svm->entry_event_inj, svm->entry_rip, svm->entry_rflags);
+				    svm->entry_rip, svm->entry_rflags, svm->entry_event_inj);
 		return 0;
 	}
 	return info;
@@ -94,16 +129,6 @@ static int svm_exit_hlt(struct vireo_vcpu *vcpu)
 {
 	vcpu->rip += 1;			/* f4 */
 	return vireo_emulate_hlt(vcpu);
-}
-
-/* The guest can take interrupts now: drop the dummy V_IRQ and inject. */
-static int svm_exit_vintr(struct vireo_vcpu *vcpu)
-{
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
-
-	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);
-	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
-	return VIREO_RESUME;
 }
 
 /*
@@ -230,7 +255,6 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_MAX + 1] = {
 	[SVM_EXIT_INTR]		= svm_exit_host_intr,
 	[SVM_EXIT_NMI]		= svm_exit_host_intr,
 	[SVM_EXIT_SMI]		= svm_exit_host_intr,
-	[SVM_EXIT_VINTR]	= svm_exit_vintr,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_IRET]		= svm_exit_iret,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
@@ -253,6 +277,7 @@ int svm_handle_exit(struct vireo_vcpu *vcpu)
 	 * whose IDT or stack page was not mapped yet) must be delivered again
 	 * on the next entry, or it is lost (15.7.2).
 	 */
+	svm_sync_virq(vcpu);
 	c->event_inj = svm_event_to_reinject(vcpu, c->exit_int_info);
 
 	if (code == SVM_EXIT_INVALID) {
