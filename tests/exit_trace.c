@@ -5,7 +5,10 @@
  * event injected, the exit code and what was in delivery, RIP and RFLAGS
  * at the exit; identical switches in a row share one entry.  A HLT loop's
  * exits at one known RIP merge into one entry with a repeat count; an
- * interrupt shows up as an entry's injected event.
+ * interrupt shows up as an entry's injected event.  An interrupt whose
+ * delivery a nested page fault cuts short (its frame goes to a stack page
+ * the guest never touched) shows up as in delivery at that exit, and the
+ * guest's handler still runs exactly once.
  */
 #include "vireo_test.h"
 
@@ -14,6 +17,11 @@
 
 #define SVM_EXIT_HLT	0x78
 #define VMX_EXIT_HLT	12
+#define SVM_EXIT_NPF	0x400
+#define VMX_EXIT_EPT_VIOLATION	48
+
+/* Two pages of RAM nothing touches before fresh_stack_delivery runs. */
+#define FRESH_STACK_TOP	(GUEST_FREE_GPA + 0x3000)
 
 extern const char trace_hlt[];
 static uint64_t ipis;
@@ -132,6 +140,62 @@ TEST(shows_an_injected_interrupt)
 		if ((t->entries[i].event_inj & 0x800000ffULL) == (0x80000000ULL | IPI_VECTOR))
 			found++;
 	EXPECT_EQ(1, found);
+	vm_free(vm);
+	free(t);
+}
+
+static void guest_fresh_stack_ipi(void)
+{
+	xapic_enable();
+	/* IF clear: the vector waits in IRR until STI. */
+	xapic_send_ipi(0, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VECTOR);
+	/*
+	 * Taken on a stack page the guest has never touched: pushing the
+	 * interrupt frame faults in the nested page table, mid-delivery.
+	 */
+	asm volatile("mov %%rsp, %%rbx\n\t"
+		     "mov %0, %%rsp\n\t"
+		     "sti\n\t"
+		     "nop\n\t"
+		     "cli\n\t"
+		     "mov %%rbx, %%rsp"
+		     : : "r" (FRESH_STACK_TOP) : "rbx", "memory");
+	GUEST_ASSERT_EQ(READ_ONCE(ipis), 1);
+	GUEST_ASSERT(!xapic_vector_set(APIC_IRR, IPI_VECTOR));
+	GUEST_ASSERT(!xapic_vector_set(APIC_ISR, IPI_VECTOR));
+	guest_udelay(10000);
+	GUEST_ASSERT_EQ(READ_ONCE(ipis), 1);
+	GUEST_DONE();
+}
+
+/*
+ * A delivery cut short is delivered again, once: the trace shows the
+ * nested page fault with the vector in delivery (SVM EXITINTINFO or VMX
+ * IDT-vectoring information: valid bit and vector; the type is left
+ * alone, QEMU's TCG reports an external interrupt as an exception there),
+ * and the guest counted one interrupt, with nothing left in IRR or ISR.
+ */
+TEST(delivery_cut_short_is_delivered_once)
+{
+	uint64_t npf_code = host_cpu_is_intel() ? VMX_EXIT_EPT_VIOLATION : SVM_EXIT_NPF;
+	struct vireo_exit_trace *t = malloc(sizeof(*t));
+	struct vireo_vcpu *vcpu;
+	struct vireo_vm *vm;
+	unsigned int i, cut_short = 0;
+
+	ASSERT_NE(NULL, t);
+	vm = vm_create_irqchip_with_one_vcpu(&vcpu, guest_fresh_stack_ipi);
+	vm_install_interrupt_handler(vm, IPI_VECTOR, guest_ipi_handler);
+	vcpu_run_expect_done(vcpu);
+	get_trace(vcpu, t);
+	for (i = 0; i < t->count; i++) {
+		const struct vireo_exit_trace_entry *e = &t->entries[i];
+
+		if (e->exit_code == npf_code &&
+		    (e->exit_int_info & 0x800000ffULL) == (0x80000000ULL | IPI_VECTOR))
+			cut_short++;
+	}
+	EXPECT_EQ(1, cut_short);
 	vm_free(vm);
 	free(t);
 }
