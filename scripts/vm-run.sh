@@ -21,9 +21,10 @@
 # and the initramfs go; default build/), VIREO_VM_MEM (MiB, default 2048),
 # VIREO_VM_SMP (default 2), VIREO_VM_TCG_THREAD (QEMU's TCG threading:
 # "single", the default, runs every vCPU of the test VM on one host thread;
-# "multi" gives each its own, about 10% faster, but QEMU 7.2's SVM emulation
-# then loses a guest's state, or the test VM's, in about one 4-vCPU Linux
-# boot of five: docs/testing.md, "Known problems").
+# "multi" gives each its own, about 10% faster, but QEMU 7.2 then races on
+# CPU 0's nested-paging flag (any CPU's XRSTOR rewrites CPU 0's hflags2) and
+# loses a guest's state, or the test VM's, in about one 4-vCPU Linux boot of
+# five: docs/testing.md, "Known problems").
 #
 # VIREO_VM_BZIMAGE=1 boots /boot/vmlinuz-KVER as it is instead of its
 # unpacked ELF image (see "kernel image" below).
