@@ -80,14 +80,10 @@ static int vireo_nl_put_exit_stats(struct sk_buff *skb, struct vireo_vm *vm)
 	return 0;
 }
 
-/* Fill one VM message.  Caller holds vireo_vm_list_lock or a VM reference. */
-static int vireo_nl_fill_vm(struct sk_buff *skb, struct vireo_vm *vm, u32 portid,
-			    u32 seq, int flags, u8 cmd, bool with_stats)
+/* The attributes describing one VM, after the message's header. */
+static int vireo_nl_put_vm(struct sk_buff *skb, struct vireo_vm *vm,
+			   bool with_stats)
 {
-	void *hdr = genlmsg_put(skb, portid, seq, &vireo_genl_family, flags, cmd);
-
-	if (!hdr)
-		return -EMSGSIZE;
 	if (nla_put_u32(skb, VIREO_NL_ATTR_VM_ID, vm->id) ||
 	    nla_put_u32(skb, VIREO_NL_ATTR_OWNER_PID, vm->owner_pid) ||
 	    nla_put_u64_64bit(skb, VIREO_NL_ATTR_RAM_BYTES, vm->ram_bytes,
@@ -96,15 +92,24 @@ static int vireo_nl_fill_vm(struct sk_buff *skb, struct vireo_vm *vm, u32 portid
 	    nla_put_u64_64bit(skb, VIREO_NL_ATTR_PAGES_PRESENT,
 			      atomic64_read(&vm->pages_present), VIREO_NL_ATTR_PAD) ||
 	    nla_put_u32(skb, VIREO_NL_ATTR_STATE, atomic_read(&vm->state)))
-		goto cancel;
-	if (with_stats && vireo_nl_put_exit_stats(skb, vm))
-		goto cancel;
+		return -EMSGSIZE;
+	return with_stats ? vireo_nl_put_exit_stats(skb, vm) : 0;
+}
+
+/* Fill one VM message.  Caller holds vireo_vm_list_lock or a VM reference. */
+static int vireo_nl_fill_vm(struct sk_buff *skb, struct vireo_vm *vm, u32 portid,
+			    u32 seq, int flags, u8 cmd, bool with_stats)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &vireo_genl_family, flags, cmd);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (vireo_nl_put_vm(skb, vm, with_stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
 	genlmsg_end(skb, hdr);
 	return 0;
-
-cancel:
-	genlmsg_cancel(skb, hdr);
-	return -EMSGSIZE;
 }
 
 /* The VM a request names by VIREO_NL_ATTR_VM_ID, referenced, or an ERR_PTR. */
@@ -251,12 +256,15 @@ void vireo_netlink_event(struct vireo_vm *vm, enum vireo_nl_event event)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
+	/*
+	 * Every event but VM_CREATED carries the exit counts as they are at
+	 * that moment: for VM_DESTROYED they are the VM's final counts, which
+	 * no dump can read any more once the event is out.
+	 */
 	hdr = genlmsg_put(msg, 0, 0, &vireo_genl_family, 0, VIREO_NL_CMD_EVENT);
 	if (!hdr ||
 	    nla_put_u32(msg, VIREO_NL_ATTR_EVENT, event) ||
-	    nla_put_u32(msg, VIREO_NL_ATTR_VM_ID, vm->id) ||
-	    nla_put_u32(msg, VIREO_NL_ATTR_OWNER_PID, vm->owner_pid) ||
-	    nla_put_u32(msg, VIREO_NL_ATTR_STATE, atomic_read(&vm->state))) {
+	    vireo_nl_put_vm(msg, vm, event != VIREO_NL_EVENT_VM_CREATED)) {
 		nlmsg_free(msg);
 		return;
 	}

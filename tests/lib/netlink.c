@@ -464,6 +464,7 @@ struct event_wait {
 	uint32_t event;
 	uint32_t vm_id;
 	bool found;
+	struct vireo_nl_vm *vm;	/* the event's VM attributes, or NULL */
 };
 
 static int parse_event(struct nl_msg *msg, void *arg)
@@ -479,12 +480,15 @@ static int parse_event(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	attr_u32(tb[VIREO_NL_ATTR_EVENT], &event, &bad);
 	attr_u32(tb[VIREO_NL_ATTR_VM_ID], &vm_id, &bad);
-	if (event == w->event && vm_id == w->vm_id && !bad)
+	if (event == w->event && vm_id == w->vm_id && !bad && !w->found) {
 		w->found = true;
-	else
+		if (w->vm)
+			parse_vm_attrs(msg, w->vm);
+	} else {
 		test_log("netlink event %u for VM %u (waiting for %u/%u)%s",
 			 event, vm_id, w->event, w->vm_id,
 			 bad ? " (malformed)" : "");
+	}
 	return NL_OK;
 }
 
@@ -495,10 +499,10 @@ static int accept_any_seq(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
-			int timeout_ms)
+int vireo_nl_wait_event_vm(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
+			   int timeout_ms, struct vireo_nl_vm *vm)
 {
-	struct event_wait w = { .event = event, .vm_id = vm_id };
+	struct event_wait w = { .event = event, .vm_id = vm_id, .vm = vm };
 	uint64_t deadline = now_ms() + timeout_ms;
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 
@@ -522,4 +526,10 @@ int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
 	}
 	nl_cb_put(cb);
 	return w.found ? 0 : -ETIMEDOUT;
+}
+
+int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
+			int timeout_ms)
+{
+	return vireo_nl_wait_event_vm(ev, event, vm_id, timeout_ms, NULL);
 }

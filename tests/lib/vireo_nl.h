@@ -128,5 +128,8 @@ int vireo_nl_events_open(struct vireo_nl *ev);
  */
 int vireo_nl_wait_event(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
 			int timeout_ms);
+/* The same, and the event's VM attributes into @vm (as a GET_VM answer's). */
+int vireo_nl_wait_event_vm(struct vireo_nl *ev, uint32_t event, uint32_t vm_id,
+			   int timeout_ms, struct vireo_nl_vm *vm);
 
 #endif /* VIREO_TEST_NL_H */
