@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vireoctl: command-line client of vireod's JSON management socket
- * (docs/management-protocol.md), plus `vireoctl vms`, which asks the module
- * directly over generic netlink.
+ * (docs/management-protocol.md), plus `vireoctl vms` and `vireoctl events`,
+ * which ask the module directly over generic netlink.
  *
  * Exit status: 0 on success, 1 when vireod answers with an error or cannot
  * be reached, 2 on a usage error.
@@ -58,6 +58,12 @@ static void usage(FILE *out)
 		"  quit                      stop every VM and make vireod exit\n"
 		"  raw JSON|-                send one request line as is, print the answer\n"
 		"  vms                       list VMs from the module (generic netlink)\n"
+		"  events [--count N] [--type TYPE] [--vm ID] [--timeout SECS]\n"
+		"                            print the module's VM events as they come\n"
+		"                            (TYPE: created, destroyed, crashed, stopped;\n"
+		"                            all but created carry the exit counts, final\n"
+		"                            ones for destroyed); stop after N of them,\n"
+		"                            or fail after SECS; --json: one object a line\n"
 		"\n"
 		"  --socket PATH   vireod's socket (default " DEFAULT_SOCKET ")\n"
 		"  --json          print the \"return\" object as JSON\n");
@@ -584,6 +590,50 @@ static int cmd_console(int argc, char **argv)
 	return status;
 }
 
+/* A whole number in [1, max], or 0 when ARG is not one. */
+static unsigned int parse_count(const char *arg, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	if (arg[0] < '0' || arg[0] > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || v > max)
+		return 0;
+	return (unsigned int)v;
+}
+
+/* events [--count N] [--type TYPE] [--vm ID] [--timeout SECS] */
+static int cmd_events(int argc, char **argv)
+{
+	struct vireoctl_events_opts opts = { 0 };
+
+	if (argc % 2)	/* options come in pairs */
+		return -1;
+	for (int i = 0; i < argc; i += 2) {
+		const char *opt = argv[i], *arg = argv[i + 1];
+		bool ok;
+
+		if (!strcmp(opt, "--count"))
+			ok = (opts.count = parse_count(arg, UINT_MAX)) != 0;
+		else if (!strcmp(opt, "--timeout"))
+			ok = (opts.timeout_s = parse_count(arg, 7 * 24 * 3600)) != 0;
+		else if (!strcmp(opt, "--vm"))
+			ok = (opts.vm_id = parse_count(arg, UINT32_MAX)) != 0;
+		else if (!strcmp(opt, "--type"))
+			ok = (opts.type = vireoctl_event_type(arg)) > 0;
+		else
+			return -1;
+		if (!ok) {
+			fprintf(stderr, "vireoctl: events: bad %s '%s'\n", opt, arg);
+			return -1;
+		}
+	}
+	return vireoctl_events(json_output, &opts) ? EXIT_ERROR : 0;
+}
+
 static int cmd_commands(void)
 {
 	json_t *r = execute("commands", NULL), *cmd;
@@ -642,6 +692,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_console(argc - 1, argv + 1);
 	if (!strcmp(cmd, "vms") && argc == 1)
 		return vireoctl_vms(json_output) ? EXIT_ERROR : 0;
+	if (!strcmp(cmd, "events"))
+		return cmd_events(argc - 1, argv + 1);
 	if (!strcmp(cmd, "vm") && argc >= 2) {
 		const char *sub = argv[1];
 
