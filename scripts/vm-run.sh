@@ -20,11 +20,11 @@
 # (seconds; default 1500 for check, 600 for demo, 1200 for bench), VIREO_VM_OUT (where logs
 # and the initramfs go; default build/), VIREO_VM_MEM (MiB, default 2048),
 # VIREO_VM_SMP (default 2), VIREO_VM_TCG_THREAD (QEMU's TCG threading:
-# "single", the default, runs every vCPU of the test VM on one host thread;
-# "multi" gives each its own, about 10% faster, but QEMU 7.2 then races on
-# CPU 0's nested-paging flag (any CPU's XRSTOR rewrites CPU 0's hflags2) and
-# loses a guest's state, or the test VM's, in about one 4-vCPU Linux boot of
-# five: docs/testing.md, "Known problems").
+# "single", the default but for bench, runs every vCPU of the test VM on one
+# host thread; "multi", bench's default, gives each its own, about 10% faster,
+# but QEMU 7.2 then races on CPU 0's nested-paging flag (any CPU's XRSTOR
+# rewrites CPU 0's hflags2) and loses a guest's state, or the test VM's, in
+# about one 4-vCPU Linux boot of five: docs/testing.md, "Known problems").
 #
 # VIREO_VM_BZIMAGE=1 boots /boot/vmlinuz-KVER as it is instead of its
 # unpacked ELF image (see "kernel image" below).
@@ -83,6 +83,15 @@ demo) timeout=${timeout:-600} ;;
 bench) timeout=${timeout:-1200} ;;
 shell) timeout=${timeout:-0} ;;
 *) die "unknown mode '$mode' (check|demo|bench|shell)" ;;
+esac
+# The benchmark runs the test VM's CPUs in parallel, as hardware would: on one
+# host thread a VMM's second thread (a second vCPU, QEMU's I/O thread) takes
+# its time from the guest's. Everything else takes the safe single thread.
+tcg_thread=${VIREO_VM_TCG_THREAD:-single}
+[ "$mode" != bench ] || tcg_thread=${VIREO_VM_TCG_THREAD:-multi}
+case "$tcg_thread" in
+single | multi) ;;
+*) die "VIREO_VM_TCG_THREAD must be single or multi, not '$tcg_thread'" ;;
 esac
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "time-out must be whole seconds, got '$timeout'"
 # Everything travels on the kernel command line, split at spaces.
@@ -245,7 +254,7 @@ append_line="${append[*]}"
 # shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 qemu=(qemu-system-x86_64
 	-nodefaults -no-user-config
-	-machine pc -accel "tcg,thread=${VIREO_VM_TCG_THREAD:-single}"
+	-machine pc -accel "tcg,thread=$tcg_thread"
 	-cpu EPYC,+svm,+npt
 	-smp "${VIREO_VM_SMP:-2}" -m "${VIREO_VM_MEM:-2048}"
 	-display none -monitor none -no-reboot
@@ -263,7 +272,7 @@ qemu+=(-serial chardev:con
 	-chardev "file,id=dmesg,path=$dmesg_log" -serial chardev:dmesg)
 
 rm -f "$console_log" "$tap_log" "$dmesg_log" "$qemu_log"
-say "kernel $kver, mode $mode${test_name:+, test $test_name}, time-out ${timeout}s (0: none)"
+say "kernel $kver, mode $mode${test_name:+, test $test_name}, time-out ${timeout}s (0: none), TCG thread=$tcg_thread"
 say "console: $console_log"
 
 now() { echo "${EPOCHREALTIME//[.,]/}"; } # microseconds
@@ -389,6 +398,7 @@ if [ "$mode" = bench ]; then
 	echo
 	sed -n '/^VIREO-BENCH-BEGIN/,/^VIREO-BENCH-END/p' "$console_log" | tr -d '\r' |
 		sed '/^VIREO-BENCH-/d'
+	echo "(test VM: QEMU TCG, thread=$tcg_thread, ${VIREO_VM_SMP:-2} CPUs)"
 fi
 
 for p in "${problems[@]}"; do
