@@ -27,8 +27,8 @@
 # run.
 #
 # Environment: VIREO_BENCH_RUNS (default 3), VIREO_BENCH_VCPUS (default "1 2"),
-# VIREO_BENCH_TIMEOUT (seconds per boot, default 180), VIREO_BENCH_RETRIES
-# (default 2).
+# VIREO_BENCH_TIMEOUT (seconds per boot, default 60: four times a QEMU+KVM
+# boot here), VIREO_BENCH_RETRIES (default 2).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -36,7 +36,7 @@ cd "$(dirname "$0")/.." || exit 1
 runs=${VIREO_BENCH_RUNS:-3}
 vcpu_list=${VIREO_BENCH_VCPUS:-1 2}
 out_file=/tmp/vireo-bench.txt
-boot_timeout=${VIREO_BENCH_TIMEOUT:-180}
+boot_timeout=${VIREO_BENCH_TIMEOUT:-60}
 retries=${VIREO_BENCH_RETRIES:-2}
 while [ $# -gt 0 ]; do
 	case "$1" in
