@@ -6,7 +6,7 @@
  * guest's order, before any later port I/O exit is handled.
  *
  * Who replays: a flusher thread per running VM, woken by the module's
- * eventfd when the queue fills from empty, at most once per 2 ms (so
+ * eventfd when the queue fills from empty, at most once per 10 ms (so
  * output does not wait for the guest's next exit); a vCPU thread whose port I/O exit reports queued
  * records (run->io.queued), before it handles the exit; pio_fast_stop(),
  * for whatever is left when the vCPUs are gone.  One mutex covers a drain
