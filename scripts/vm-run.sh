@@ -20,11 +20,11 @@
 # (seconds; default 1500 for check, 600 for demo, 1200 for bench), VIREO_VM_OUT (where logs
 # and the initramfs go; default build/), VIREO_VM_MEM (MiB, default 2048),
 # VIREO_VM_SMP (default 2), VIREO_VM_TCG_THREAD (QEMU's TCG threading:
-# "single", the default but for bench, runs every vCPU of the test VM on one
-# host thread; "multi", bench's default, gives each its own, about 10% faster,
-# but QEMU 7.2 then races on CPU 0's nested-paging flag (any CPU's XRSTOR
-# rewrites CPU 0's hflags2) and loses a guest's state, or the test VM's, in
-# about one 4-vCPU Linux boot of five: docs/testing.md, "Known problems").
+# "single", the default, runs every vCPU of the test VM on one host thread;
+# "multi" gives each its own, about 10% faster, but QEMU 7.2 then races on
+# CPU 0's nested-paging flag (any CPU's XRSTOR rewrites CPU 0's hflags2) and
+# loses a guest's state, or the test VM's, in about one 4-vCPU Linux boot of
+# five: docs/testing.md, "Known problems").
 #
 # VIREO_VM_BZIMAGE=1 boots /boot/vmlinuz-KVER as it is instead of its
 # unpacked ELF image (see "kernel image" below).
@@ -84,11 +84,7 @@ bench) timeout=${timeout:-1200} ;;
 shell) timeout=${timeout:-0} ;;
 *) die "unknown mode '$mode' (check|demo|bench|shell)" ;;
 esac
-# The benchmark runs the test VM's CPUs in parallel, as hardware would: on one
-# host thread a VMM's second thread (a second vCPU, QEMU's I/O thread) takes
-# its time from the guest's. Everything else takes the safe single thread.
 tcg_thread=${VIREO_VM_TCG_THREAD:-single}
-[ "$mode" != bench ] || tcg_thread=${VIREO_VM_TCG_THREAD:-multi}
 case "$tcg_thread" in
 single | multi) ;;
 *) die "VIREO_VM_TCG_THREAD must be single or multi, not '$tcg_thread'" ;;
