@@ -24,37 +24,16 @@
 #define MASKED_LEVEL_PIN 6
 #define MASKED_LEVEL_VECTOR 0x54
 
-static uint64_t irqs;		/* interrupts taken, all vectors */
-static uint64_t last_vector;
-
-/* Edge-triggered vectors: count and EOI. */
-static void guest_edge_handler(struct ex_regs *regs)
-{
-	WRITE_ONCE(irqs, READ_ONCE(irqs) + 1);
-	WRITE_ONCE(last_vector, regs->vector);
-	xapic_eoi();
-}
-
-/*
- * Level-triggered vectors: count, but leave the EOI to the test's own
- * code, which decides when the I/O APIC may send again.
- */
-static void guest_level_handler(struct ex_regs *regs)
-{
-	WRITE_ONCE(irqs, READ_ONCE(irqs) + 1);
-	WRITE_ONCE(last_vector, regs->vector);
-}
-
 static struct vireo_vm *ioapic_vm_create(struct vireo_vcpu **vcpu,
 					 void *guest_code)
 {
 	struct vireo_vm *vm = vm_create_irqchip_with_one_vcpu(vcpu, guest_code);
 
-	vm_install_interrupt_handler(vm, EDGE_VECTOR, guest_edge_handler);
-	vm_install_interrupt_handler(vm, MASKED_VECTOR, guest_edge_handler);
-	vm_install_interrupt_handler(vm, LEVEL_VECTOR, guest_level_handler);
+	vm_install_interrupt_handler(vm, EDGE_VECTOR, guest_irq_count_eoi);
+	vm_install_interrupt_handler(vm, MASKED_VECTOR, guest_irq_count_eoi);
+	vm_install_interrupt_handler(vm, LEVEL_VECTOR, guest_irq_count);
 	vm_install_interrupt_handler(vm, MASKED_LEVEL_VECTOR,
-				     guest_level_handler);
+				     guest_irq_count);
 	return vm;
 }
 
@@ -128,7 +107,7 @@ static void __attribute__((noreturn)) sync_irqs_forever(void)
 {
 	sti();
 	for (;;)
-		GUEST_SYNC(READ_ONCE(irqs));
+		GUEST_SYNC(READ_ONCE(guest_irqs));
 }
 
 static void guest_edge(void)
@@ -168,7 +147,7 @@ TEST(edge_pin_fires_once_per_rising_edge)
 	vm_irq_line(vm, EDGE_PIN, 0);
 	vm_irq_line(vm, EDGE_PIN, 1);
 	EXPECT_IRQS(vcpu, 3);
-	EXPECT_EQ(EDGE_VECTOR, *guest_global(vm, last_vector));
+	EXPECT_EQ(EDGE_VECTOR, *guest_global(vm, guest_last_vector));
 	vm_free(vm);
 }
 
@@ -184,35 +163,35 @@ static void guest_level(void)
 	GUEST_SYNC(1);			/* host: asserts the pin */
 
 	/* Taken at once, and in service: remote IRR set, TMR says level. */
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_ASSERT(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR);
 	GUEST_ASSERT(xapic_vector_set(APIC_ISR, LEVEL_VECTOR));
 	GUEST_ASSERT(xapic_vector_set(APIC_TMR, LEVEL_VECTOR));
 	GUEST_SYNC(2);			/* host: asserts it again */
 
 	/* Remote IRR holds it back until the EOI... */
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_ASSERT(!xapic_vector_set(APIC_IRR, LEVEL_VECTOR));
 
 	/* ...which, the line still being high, brings it back at once. */
 	xapic_eoi();
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
 	GUEST_ASSERT(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR);
 	GUEST_SYNC(3);			/* host: deasserts the pin */
 
 	/* After the line went low, the EOI ends it. */
 	xapic_eoi();
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
 	GUEST_ASSERT(!(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR));
 	GUEST_ASSERT(!xapic_vector_set(APIC_ISR, LEVEL_VECTOR));
 	GUEST_ASSERT(!xapic_vector_set(APIC_IRR, LEVEL_VECTOR));
 	GUEST_SYNC(4);			/* host: asserts it once more */
 
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 3);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 3);
 	GUEST_SYNC(5);			/* host: deasserts it */
 	xapic_eoi();
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 3);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 3);
 	GUEST_DONE();
 }
 
@@ -232,7 +211,7 @@ TEST(level_pin_refires_after_eoi_while_asserted)
 	vcpu_run_expect_sync(vcpu, 5);
 	vm_irq_line(vm, LEVEL_PIN, 0);
 	vcpu_run_expect_done(vcpu);
-	EXPECT_EQ(LEVEL_VECTOR, *guest_global(vm, last_vector));
+	EXPECT_EQ(LEVEL_VECTOR, *guest_global(vm, guest_last_vector));
 	vm_free(vm);
 }
 
@@ -252,23 +231,23 @@ static void guest_masked(void)
 	GUEST_SYNC(1);			/* host: raises both pins */
 
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 0);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 0);
 	GUEST_ASSERT(!(ioapic_read_redir(MASKED_LEVEL_PIN) &
 		       IOAPIC_REDIR_REMOTE_IRR));
 
 	/* The edge that came while masked is lost: unmasking sends nothing. */
 	ioapic_write_redir(MASKED_PIN, edge);
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 0);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 0);
 
 	/* A level pin still asserted sends as soon as it is unmasked. */
 	ioapic_write_redir(MASKED_LEVEL_PIN, level);
-	GUEST_ASSERT(guest_wait_until(READ_ONCE(irqs) == 1, 2000));
-	GUEST_ASSERT_EQ(READ_ONCE(last_vector), MASKED_LEVEL_VECTOR);
+	GUEST_ASSERT(guest_wait_until(READ_ONCE(guest_irqs) == 1, 2000));
+	GUEST_ASSERT_EQ(READ_ONCE(guest_last_vector), MASKED_LEVEL_VECTOR);
 	GUEST_SYNC(2);			/* host: a new edge on the edge pin */
 
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
-	GUEST_ASSERT_EQ(READ_ONCE(last_vector), MASKED_VECTOR);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_last_vector), MASKED_VECTOR);
 	/*
 	 * Masked again while in service and still asserted: the EOI clears
 	 * remote IRR but sends nothing.
@@ -276,13 +255,13 @@ static void guest_masked(void)
 	ioapic_write_redir(MASKED_LEVEL_PIN, level | IOAPIC_REDIR_MASKED);
 	xapic_eoi();
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
 	GUEST_ASSERT(!(ioapic_read_redir(MASKED_LEVEL_PIN) &
 		       IOAPIC_REDIR_REMOTE_IRR));
 	GUEST_SYNC(3);			/* host: lowers and raises it */
 
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
 	GUEST_DONE();
 }
 
@@ -311,13 +290,13 @@ TEST(masked_pin_does_not_fire)
 /* Edge pin EDGE_PIN with destination @dest: does one edge arrive? */
 static bool edge_arrives(uint64_t dest_bits)
 {
-	uint64_t before = READ_ONCE(irqs);
+	uint64_t before = READ_ONCE(guest_irqs);
 
 	ioapic_write_redir(EDGE_PIN, IOAPIC_REDIR_VECTOR(EDGE_VECTOR) |
 				     dest_bits);
 	GUEST_SYNC(1);			/* host: one rising edge */
 	guest_udelay(5000);
-	return READ_ONCE(irqs) != before;
+	return READ_ONCE(guest_irqs) != before;
 }
 
 static void guest_destinations(void)
@@ -335,7 +314,7 @@ static void guest_destinations(void)
 				  IOAPIC_REDIR_DEST(0xf0 | ROUTE_LDR_BIT)));
 	GUEST_ASSERT(!edge_arrives(IOAPIC_REDIR_LOGICAL |
 				   IOAPIC_REDIR_DEST(0xff & ~ROUTE_LDR_BIT)));
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 4);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 4);
 	GUEST_DONE();
 }
 

@@ -26,32 +26,14 @@
 			 IOAPIC_REDIR_LEVEL | IOAPIC_REDIR_MASKED | \
 			 IOAPIC_REDIR_DEST(0))
 
-static uint64_t irqs;		/* interrupts taken, all vectors */
-static uint64_t last_vector;
-
-/* Edge-triggered vectors: count and EOI. */
-static void guest_edge_handler(struct ex_regs *regs)
-{
-	WRITE_ONCE(irqs, READ_ONCE(irqs) + 1);
-	WRITE_ONCE(last_vector, regs->vector);
-	xapic_eoi();
-}
-
-/* Level-triggered vectors: count; the EOI is the guest code's to send. */
-static void guest_level_handler(struct ex_regs *regs)
-{
-	WRITE_ONCE(irqs, READ_ONCE(irqs) + 1);
-	WRITE_ONCE(last_vector, regs->vector);
-}
-
 static struct vireo_vm *state_vm_create(struct vireo_vcpu **vcpu,
 					void *guest_code)
 {
 	struct vireo_vm *vm = vm_create_irqchip_with_one_vcpu(vcpu, guest_code);
 
-	vm_install_interrupt_handler(vm, EDGE_VECTOR, guest_edge_handler);
-	vm_install_interrupt_handler(vm, LEVEL_VECTOR, guest_level_handler);
-	vm_install_interrupt_handler(vm, MASKED_VECTOR, guest_level_handler);
+	vm_install_interrupt_handler(vm, EDGE_VECTOR, guest_irq_count_eoi);
+	vm_install_interrupt_handler(vm, LEVEL_VECTOR, guest_irq_count);
+	vm_install_interrupt_handler(vm, MASKED_VECTOR, guest_irq_count);
 	return vm;
 }
 
@@ -162,7 +144,7 @@ static void guest_leave_in_service(void)
 	ioapic_write_redir(LEVEL_PIN, LEVEL_ENTRY);
 	sti();
 	GUEST_SYNC(1);			/* host: asserts the pin */
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_ASSERT(xapic_vector_set(APIC_ISR, LEVEL_VECTOR));
 	GUEST_SYNC(2);			/* host: saves both APICs */
 	GUEST_DONE();
@@ -178,22 +160,22 @@ static void guest_restored_in_service(void)
 	/* In service: the line is high, but remote IRR holds it back. */
 	sti();
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 0);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 0);
 	GUEST_ASSERT(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR);
 	GUEST_ASSERT(xapic_vector_set(APIC_ISR, LEVEL_VECTOR));
 	GUEST_ASSERT(!xapic_vector_set(APIC_IRR, LEVEL_VECTOR));
 
 	/* The EOI of the interrupt VM A took: still high, so it comes again. */
 	xapic_eoi();
-	GUEST_ASSERT(guest_wait_until(READ_ONCE(irqs) == 1, 2000));
-	GUEST_ASSERT_EQ(READ_ONCE(last_vector), LEVEL_VECTOR);
+	GUEST_ASSERT(guest_wait_until(READ_ONCE(guest_irqs) == 1, 2000));
+	GUEST_ASSERT_EQ(READ_ONCE(guest_last_vector), LEVEL_VECTOR);
 	GUEST_ASSERT(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR);
 	GUEST_SYNC(2);			/* host: deasserts the pin */
 
 	/* Low now: this EOI ends it. */
 	xapic_eoi();
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_ASSERT(!(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR));
 	GUEST_DONE();
 }
@@ -235,7 +217,7 @@ TEST(remote_irr_survives_restore)
 	vcpu_run_expect_sync(vcpu_b, 2);
 	vm_irq_line(b, LEVEL_PIN, 0);
 	vcpu_run_expect_done(vcpu_b);
-	EXPECT_EQ(1, *guest_global(b, irqs));
+	EXPECT_EQ(1, *guest_global(b, guest_irqs));
 	vm_free(b);
 }
 
@@ -250,23 +232,23 @@ static void guest_set_sends(void)
 	GUEST_ASSERT(xapic_vector_set(APIC_IRR, LEVEL_VECTOR));
 	GUEST_ASSERT(xapic_vector_set(APIC_TMR, LEVEL_VECTOR));
 	sti_nop();
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
-	GUEST_ASSERT_EQ(READ_ONCE(last_vector), LEVEL_VECTOR);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_last_vector), LEVEL_VECTOR);
 	GUEST_ASSERT(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR);
 	/* Neither the edge pin nor the masked level pin sent anything. */
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_SYNC(2);			/* host: level pin low, edge pin high again */
 
 	/* The edge pin was high already: no edge, nothing sent. */
 	xapic_eoi();
 	guest_udelay(10000);
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 1);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 1);
 	GUEST_ASSERT(!(ioapic_read_redir(LEVEL_PIN) & IOAPIC_REDIR_REMOTE_IRR));
 	GUEST_SYNC(3);			/* host: edge pin low, then high */
 
-	GUEST_ASSERT_EQ(READ_ONCE(irqs), 2);
-	GUEST_ASSERT_EQ(READ_ONCE(last_vector), EDGE_VECTOR);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_irqs), 2);
+	GUEST_ASSERT_EQ(READ_ONCE(guest_last_vector), EDGE_VECTOR);
 	GUEST_DONE();
 }
 
@@ -299,7 +281,7 @@ TEST(set_sends_an_asserted_level_pin)
 	vm_irq_line(vm, EDGE_PIN, 0);
 	vm_irq_line(vm, EDGE_PIN, 1);
 	vcpu_run_expect_done(vcpu);
-	EXPECT_EQ(2, *guest_global(vm, irqs));
+	EXPECT_EQ(2, *guest_global(vm, guest_irqs));
 	vm_free(vm);
 }
 
@@ -359,7 +341,7 @@ TEST(set_stores_what_the_guest_reads)
 	EXPECT_EQ(0x00ffffff, s.asserted);
 	vcpu_run_expect_done(vcpu);
 	/* All masked: nothing was sent. */
-	EXPECT_EQ(0, *guest_global(vm, irqs));
+	EXPECT_EQ(0, *guest_global(vm, guest_irqs));
 	vm_free(vm);
 }
 

@@ -269,4 +269,17 @@ static inline void ioapic_write_redir(unsigned int pin, uint64_t entry)
 	ioapic_write_reg(IOAPIC_REG_REDTBL(pin), (uint32_t)entry);
 }
 
+/*
+ * Counting interrupt handlers (lib/irq_count_guest.c), for
+ * vm_install_interrupt_handler(): each adds 1 to guest_irqs and records
+ * the vector in guest_last_vector; guest_irq_count_eoi() also sends the
+ * EOI, guest_irq_count() leaves it to the guest code (level-triggered
+ * interrupts, whose EOI decides when the I/O APIC may send again).
+ */
+struct ex_regs;
+extern uint64_t guest_irqs;
+extern uint64_t guest_last_vector;
+void guest_irq_count(struct ex_regs *regs);
+void guest_irq_count_eoi(struct ex_regs *regs);
+
 #endif /* VIREO_TEST_APIC_H */
