@@ -420,7 +420,7 @@ static void console_raw_tty(void)
 		fail("tcsetattr: %s", strerror(errno));
 }
 
-static long console_now_ms(void)
+long vireoctl_now_ms(void)
 {
 	struct timespec ts;
 
@@ -511,7 +511,7 @@ static int cmd_console(int argc, char **argv)
 	if (!name)
 		return -1;
 	if (timeout_ms)
-		deadline = console_now_ms() + timeout_ms;
+		deadline = vireoctl_now_ms() + timeout_ms;
 	tty = isatty(STDIN_FILENO);
 	if (!console_vm_running(name))
 		fail("InvalidState: VM '%s' is not running", name);
@@ -567,7 +567,7 @@ static int cmd_console(int argc, char **argv)
 			inlen -= accepted;
 		}
 		console_print(name, &offset);
-		now = console_now_ms();
+		now = vireoctl_now_ms();
 		if (now >= next_state) {
 			next_state = now + CONSOLE_STATE_MS;
 			if (!console_vm_running(name)) {

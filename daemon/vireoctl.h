@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 
+/* CLOCK_MONOTONIC in milliseconds, for --timeout deadlines. */
+long vireoctl_now_ms(void);
+
 /* `vireoctl vms`: list VMs from the module over generic netlink. */
 int vireoctl_vms(bool json_output);
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vireo_netlink.h"
 #include "vireoctl.h"
@@ -237,9 +236,11 @@ static const char *const event_names[] = {
 	[VIREO_NL_EVENT_VM_STOPPED] = "stopped",
 };
 
+#define NR_EVENT_NAMES (sizeof(event_names) / sizeof(event_names[0]))
+
 int vireoctl_event_type(const char *name)
 {
-	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
+	for (size_t i = 0; i < NR_EVENT_NAMES; i++)
 		if (event_names[i] && !strcmp(event_names[i], name))
 			return (int)i;
 	return -1;
@@ -275,8 +276,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	ev = parse_vm(tb, &ctx->malformed);
 	json_object_set_new(ev, "event",
-			    json_string(type < sizeof(event_names) / sizeof(event_names[0]) &&
-					event_names[type] ? event_names[type] : "unknown"));
+			    json_string(type < NR_EVENT_NAMES && event_names[type] ?
+					event_names[type] : "unknown"));
 	if (ctx->json_output) {
 		char *text = json_dumps(ev, JSON_COMPACT);
 
@@ -299,14 +300,6 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Events carry sequence number 0: accept them whatever the socket expects. */
-static int accept_any_seq(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	(void)arg;
-	return NL_OK;
-}
-
 static volatile sig_atomic_t events_stop;
 
 static void on_stop_signal(int sig)
@@ -319,7 +312,7 @@ int vireoctl_events(bool json_output, const struct vireoctl_events_opts *opts)
 {
 	struct events_ctx ctx = { .opts = opts, .json_output = json_output };
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	struct timespec start, now;
+	long deadline = 0;
 	struct nl_sock *sock;
 	int family, group, err, status = 1;
 
@@ -332,9 +325,9 @@ int vireoctl_events(bool json_output, const struct vireoctl_events_opts *opts)
 			VIREO_GENL_MCGRP_EVENTS, nl_geterror(group));
 		goto out;
 	}
+	/* Events carry sequence number 0: accept them whatever the socket expects. */
 	nl_socket_disable_seq_check(sock);
 	nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, on_event, &ctx);
-	nl_socket_modify_cb(sock, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, accept_any_seq, NULL);
 	if ((err = nl_socket_add_membership(sock, group)) < 0) {
 		fprintf(stderr, "vireoctl: joining '%s': %s\n", VIREO_GENL_MCGRP_EVENTS,
 			nl_geterror(err));
@@ -346,18 +339,15 @@ int vireoctl_events(bool json_output, const struct vireoctl_events_opts *opts)
 	sigaction(SIGTERM, &sa, NULL);
 	/* Scripts wait for this line before they start what they watch. */
 	fprintf(stderr, "vireoctl: listening for module events\n");
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (opts->timeout_s)
+		deadline = vireoctl_now_ms() + opts->timeout_s * 1000L;
 	while (!events_stop && !(opts->count && ctx.printed >= opts->count)) {
 		struct pollfd pfd = { .fd = nl_socket_get_fd(sock), .events = POLLIN };
 		int wait_ms = -1;
 
-		if (opts->timeout_s) {
-			long long left;
+		if (deadline) {
+			long left = deadline - vireoctl_now_ms();
 
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = (long long)opts->timeout_s * 1000 -
-			       ((now.tv_sec - start.tv_sec) * 1000LL +
-				(now.tv_nsec - start.tv_nsec) / 1000000);
 			if (left <= 0) {
 				fprintf(stderr, "vireoctl: %u s passed with %u of %u event(s)\n",
 					opts->timeout_s, ctx.printed, opts->count);

@@ -218,6 +218,18 @@ json_field() {
 	python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"
 }
 
+# show_tails BASE: the last lines of a failed boot's BASE.out (console) and
+# BASE.err (the VMM's stderr), on stderr.
+show_tails() {
+	tail -n 15 "$1.out" | tr -d '\r' | awk '{ print "bench:   console| " $0 }' >&2
+	tail -n 10 "$1.err" | awk '{ print "bench:   stderr| " $0 }' >&2
+}
+
+# never_reached: true if some run in $results never reached the marker.
+never_reached() {
+	awk '$3 == "-" || $4 == "-" { bad = 1 } END { exit !bad }' "$results"
+}
+
 # run_vireo VCPUS RUN: prints seconds to the marker, or fails; the VM's final
 # exit counts go to $stats_file.
 run_vireo() {
@@ -242,8 +254,7 @@ JSON
 	rc=$(json_field "$res" rc)
 	if [ -z "$marker" ]; then
 		say "vireo ($vcpus vCPU, run $run): no marker (vireod status $rc); last console lines:"
-		tail -n 15 "$work/vireo-$vcpus-$run.out" | tr -d '\r' | awk '{ print "bench:   console| " $0 }' >&2
-		tail -n 10 "$work/vireo-$vcpus-$run.err" | awk '{ print "bench:   stderr| " $0 }' >&2
+		show_tails "$work/vireo-$vcpus-$run"
 		return 1
 	fi
 	[ "$rc" = 0 ] || say "vireo ($vcpus vCPU, run $run): vireod exited with status $rc after the marker"
@@ -280,8 +291,7 @@ run_qemu() { # run_qemu VCPUS RUN: prints seconds to the marker, or fails
 	marker=$(json_field "$res" marker_s)
 	if [ -z "$marker" ]; then
 		say "qemu+kvm ($vcpus vCPU, run $run): no marker; last console lines:"
-		tail -n 15 "$work/qemu-$vcpus-$run.out" | tr -d '\r' | awk '{ print "bench:   console| " $0 }' >&2
-		tail -n 10 "$work/qemu-$vcpus-$run.err" | awk '{ print "bench:   stderr| " $0 }' >&2
+		show_tails "$work/qemu-$vcpus-$run"
 		return 1
 	fi
 	[ "$(json_field "$res" killed)" = False ] ||
@@ -364,7 +374,7 @@ report() {
 		echo "Boots that did not reach the marker (each was tried again; console tails are in the bench: lines above):"
 		sort "$failed_file" | uniq -c | awk '{ printf "  %-8s %s vCPU, run %s: %d time(s)\n", $2, $3, $4, $1 }'
 	fi
-	if awk '$3 == "-" || $4 == "-" { bad = 1 } END { exit !bad }' "$results"; then
+	if never_reached; then
 		echo
 		echo "Some runs never reached the marker, not even when tried again: their means leave them out"
 	fi
@@ -373,4 +383,4 @@ report() {
 touch "$stats_file"
 report | tee "$out_file"
 say "results in $out_file"
-! awk '$3 == "-" || $4 == "-" { bad = 1 } END { exit !bad }' "$results"
+! never_reached
